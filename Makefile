@@ -1,0 +1,43 @@
+# Two commands: `make run` serves the whole thing, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test test-sqlite lint format bench migration clean install
+
+$(BIN)/referral-service: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/referral-service
+
+## Serve web + scheduler on http://127.0.0.1:$(PORT) with SQLite and the demo sources.
+run: install
+	REFERRAL_DEMO=$${REFERRAL_DEMO:-1} $(BIN)/referral-service serve
+
+## The whole suite, on SQLite and (when reachable) PostgreSQL.
+test: install
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check referral_service tests bench
+	$(BIN)/ruff format --check referral_service tests bench
+
+format: install
+	$(BIN)/ruff format referral_service tests bench
+	$(BIN)/ruff check --fix referral_service tests bench
+
+bench: install
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+## New Alembic migration from model changes: make migration m="add x to y"
+migration: install
+	REFERRAL_DEMO=1 $(BIN)/referral-service db upgrade
+	REFERRAL_DEMO=1 $(BIN)/referral-service db revision -m "$(m)"
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
