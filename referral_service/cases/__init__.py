@@ -1,0 +1,1 @@
+"""Internal mediation cases: life cycle and staff API."""
