@@ -1,0 +1,1 @@
+"""Outbound reports: the outbox, its rendering, and the scheduled delivery back to sources."""
