@@ -77,6 +77,22 @@ class _RetentionSchema(Schema):
     attempt_days = fields.Integer(required=True, validate=validate.Range(1))
 
 
+class _AlertsSchema(Schema):
+    interval_seconds = fields.Integer(required=True, validate=validate.Range(1))
+    oldest_undelivered_seconds = fields.Integer(required=True, validate=validate.Range(1))
+    refused_window_seconds = fields.Integer(required=True, validate=validate.Range(1))
+    heartbeat_stale_seconds = fields.Integer(required=True, validate=validate.Range(1))
+    failing_attempts = fields.Integer(required=True, validate=validate.Range(1))
+    webhook_url = fields.String(required=True)
+    smtp_host = fields.String(required=True)
+    smtp_port = fields.Integer(required=True, validate=validate.Range(1, 65535))
+    smtp_starttls = fields.Boolean(required=True)
+    smtp_user = fields.String(required=True)
+    smtp_password = fields.String(required=True)
+    smtp_from = fields.String(required=True)
+    smtp_to = fields.String(required=True)
+
+
 class _LogSchema(Schema):
     format = fields.String(required=True, validate=validate.OneOf(["text", "json"]))
     level = fields.String(
@@ -91,6 +107,7 @@ class _SettingsSchema(Schema):
     delivery = fields.Nested(_DeliverySchema, required=True)
     deadlines = fields.Nested(_DeadlinesSchema, required=True)
     retention = fields.Nested(_RetentionSchema, required=True)
+    alerts = fields.Nested(_AlertsSchema, required=True)
     log = fields.Nested(_LogSchema, required=True)
     sources_dir = fields.String(required=True)
 
@@ -115,6 +132,7 @@ class Settings:
     delivery: dict[str, Any]
     deadlines: dict[str, Any]
     retention: dict[str, Any]
+    alerts: dict[str, Any]
     log: dict[str, Any]
     sources_dir: Path
     secrets: Secrets
