@@ -10,7 +10,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from referral_service.auth.accounts import create_token, create_user
-from referral_service.models import Case, Party, Referral, Report
+from referral_service.models import (
+    Case,
+    DeliveryAttempt,
+    InboundMessage,
+    Party,
+    Referral,
+    Report,
+    SourceState,
+    WorkerHeartbeat,
+    utcnow,
+)
 
 _counter = itertools.count(1)
 
@@ -100,3 +110,80 @@ def build_report(db: Session, case: Case, **overrides: Any) -> Report:
     db.commit()
     db.refresh(case)
     return report
+
+
+def build_inbound(
+    db: Session,
+    *,
+    source_id: str = "gz-intermediate-court",
+    outcome: str = "created",
+    **overrides: Any,
+) -> InboundMessage:
+    """A committed inbound message; refused outcomes get a 422 problem unless given one."""
+    refused = outcome not in ("created", "duplicate", "updated", "recalled", "multi")
+    body = overrides.pop("body", b"<Referral/>")
+    values: dict[str, Any] = {
+        "source_id": source_id,
+        "content_type": "application/xml",
+        "headers": {"webhook-id": f"msg_{next(_counter)}"},
+        "body": body,
+        "body_size": len(body),
+        "outcome": outcome,
+        "http_status": 422 if refused else 201,
+        "problem": {
+            "type": "urn:referral-service:problem:invalid-referral",
+            "title": "Invalid referral",
+            "status": 422,
+            "detail": "The referral has invalid fields; see errors.",
+            "errors": [{"path": "/Parties/Party[1]/Name", "message": "Missing data."}],
+        }
+        if refused
+        else None,
+    }
+    values.update(overrides)
+    message = InboundMessage(**values)
+    db.add(message)
+    db.commit()
+    return message
+
+
+def build_attempt(db: Session, report: Report, **overrides: Any) -> DeliveryAttempt:
+    """A committed delivery attempt of `report` (default: a 503 to be retried)."""
+    values: dict[str, Any] = {
+        "report_id": report.id,
+        "duration_ms": 42,
+        "http_status": 503,
+        "error": "HTTP 503",
+        "response_excerpt": "Service Unavailable",
+        "result": "retry",
+        "worker": "test-worker",
+    }
+    values.update(overrides)
+    attempt = DeliveryAttempt(**values)
+    db.add(attempt)
+    report.attempt_count += 1
+    db.commit()
+    return attempt
+
+
+def build_source_state(db: Session, source_id: str, **values: Any) -> SourceState:
+    """Create or update a source's delivery state (paused, last error...), committed."""
+    state = db.get(SourceState, source_id) or SourceState(source_id=source_id)
+    for key, value in values.items():
+        setattr(state, key, value)
+    db.add(state)
+    db.commit()
+    return state
+
+
+def build_heartbeat(
+    db: Session, worker_id: str = "test-worker", **overrides: Any
+) -> WorkerHeartbeat:
+    """A committed worker heartbeat (default: seen now)."""
+    values: dict[str, Any] = {"worker_id": worker_id, "hostname": "test", "pid": 1}
+    values.update(overrides)
+    values.setdefault("last_seen", utcnow())
+    heartbeat = WorkerHeartbeat(**values)
+    db.merge(heartbeat)
+    db.commit()
+    return heartbeat
