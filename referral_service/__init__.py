@@ -46,6 +46,9 @@ def _register_blueprints(api: Api) -> None:
     from referral_service.health import blp as health
 
     api.register_blueprint(health)
+    from referral_service.delivery.routes import blp as delivery
+
+    api.register_blueprint(delivery)
 
 
 def settings() -> Settings:

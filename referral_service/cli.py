@@ -118,6 +118,14 @@ def serve(host: str | None, port: int | None, threads: int) -> None:
     )
 
 
+@cli.command("worker")
+def worker() -> None:
+    """Run the scheduled jobs (delivery, deadlines, heartbeat, retention) until stopped."""
+    from referral_service.scheduler import run_worker
+
+    run_worker(_app())
+
+
 def main() -> None:
     """Console entry point; configuration errors print a clear message, not a traceback."""
     try:

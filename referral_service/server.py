@@ -1,7 +1,9 @@
 """`referral-service serve`: one gunicorn process with threads, web and scheduler together.
 
-Production runs gunicorn with several web workers (no scheduler inside them) plus one or
-more `referral-service worker` processes; see the Dockerfile.
+The scheduler starts once, in the gunicorn worker process after the app has loaded
+(`post_worker_init`), and stops with it (`worker_exit`). Production runs gunicorn with
+several web workers (no scheduler inside them) plus one or more `referral-service worker`
+processes; see the Dockerfile.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 
 from gunicorn.app.base import BaseApplication
 
-from referral_service import create_app
+from referral_service import create_app, scheduler
 from referral_service.config import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,15 @@ class _SingleProcess(BaseApplication):
         return app
 
 
+def _start_scheduler(worker) -> None:
+    worker.scheduler = scheduler.start_background(worker.wsgi)
+
+
+def _stop_scheduler(_server, worker) -> None:
+    if getattr(worker, "scheduler", None) is not None:
+        scheduler.stop(worker.wsgi, worker.scheduler)
+
+
 def run_single_process(settings: Settings, host: str, port: int, threads: int) -> None:
     """Serve on host:port with one worker process and `threads` threads; blocks."""
     options = {
@@ -42,5 +53,7 @@ def run_single_process(settings: Settings, host: str, port: int, threads: int) -
         "threads": threads,
         "accesslog": None,
         "timeout": 60,
+        "post_worker_init": _start_scheduler,
+        "worker_exit": _stop_scheduler,
     }
     _SingleProcess(settings, options).run()

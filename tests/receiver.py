@@ -1,0 +1,146 @@
+"""A real callback endpoint for delivery tests: an HTTP server in a thread.
+
+It verifies every request's Standard Webhooks signature with `Webhook.verify`, keeps
+what arrived, answers with a status chosen per source (or per call), and can hold
+requests open until the test releases them (a hanging endpoint, or the window between
+a worker sending and recording).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from referral_service.config import Settings
+
+
+@dataclass
+class Arrival:
+    """One request as the receiver saw it."""
+
+    source_id: str
+    webhook_id: str | None
+    headers: dict[str, str]
+    body: bytes
+    verified: bool
+    at: float = field(default_factory=time.monotonic)
+
+
+class Receiver:
+    """`with Receiver(settings) as r:`; sources point at `r.url(source_id)`."""
+
+    def __init__(self, settings: Settings):
+        self.secrets = {s.id: s.secret for s in settings.sources.all()}
+        self.auth = {s.id: s.auth for s in settings.sources.all()}
+        self.arrivals: list[Arrival] = []
+        self.answers: dict[str, Any] = {}  # source id -> status, (status, headers) or callable
+        self.gates: dict[str, threading.Event] = {}  # source id -> held until set
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for gate in self.gates.values():
+            gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def url(self, source_id: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/callbacks/{source_id}"
+
+    def hold(self, source_id: str) -> threading.Event:
+        """Keep requests for `source_id` open until the returned event is set."""
+        self.gates[source_id] = threading.Event()
+        return self.gates[source_id]
+
+    def ids(self, source_id: str | None = None) -> Counter[str]:
+        """How often each webhook-id arrived."""
+        with self.lock:
+            return Counter(a.webhook_id for a in self.arrivals if source_id in (None, a.source_id))
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.02)
+        return condition()
+
+    def _answer(self, source_id: str, arrival: Arrival) -> tuple[int, dict[str, str]]:
+        answer = self.answers.get(source_id, 200)
+        if callable(answer):
+            answer = answer(arrival)
+        return answer if isinstance(answer, tuple) else (answer, {})
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                source_id = self.path.rstrip("/").rsplit("/", 1)[-1]
+                headers = dict(self.headers.items())
+                arrival = Arrival(
+                    source_id,
+                    headers.get("webhook-id"),
+                    headers,
+                    body,
+                    self._verify(source_id, body, headers),
+                )
+                with receiver.lock:
+                    receiver.arrivals.append(arrival)
+                gate = receiver.gates.get(source_id)
+                if gate is not None:
+                    gate.wait(60)
+                status, extra = receiver._answer(source_id, arrival)
+                payload = b'{"ok": true}' if status < 300 else b'{"error": "refused"}'
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _verify(self, source_id: str, body: bytes, headers: dict[str, str]) -> bool:
+                if receiver.auth.get(source_id) == "bearer":
+                    expected = f"Bearer {receiver.secrets[source_id]}"
+                    return headers.get("Authorization") == expected
+                try:
+                    Webhook(receiver.secrets[source_id]).verify(body, headers, json_parse=False)
+                except (WebhookVerificationError, KeyError):
+                    return False
+                return True
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+def point_sources(settings: Settings, receiver: Receiver, **policy: Any) -> Settings:
+    """Aim every source of `settings` at `receiver`, with delivery policy overrides."""
+    for source in settings.sources.all():
+        settings.sources.add(
+            replace(
+                source,
+                callback_url=receiver.url(source.id),
+                delivery=replace(source.delivery, **policy),
+            )
+        )
+    return settings
