@@ -6,9 +6,10 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import create_engine
 
-from referral_service import create_app
+from referral_service import create_app, db
 from referral_service.auth import require_role
 from referral_service.models import Base
+from tests.builders import build_heartbeat
 from tests.conftest import make_settings
 
 PROBLEM = "application/problem+json"
@@ -20,7 +21,9 @@ def test_healthz(client):
     assert response.json == {"status": "ok"}
 
 
-def test_readyz_reports_database(client):
+def test_readyz_reports_database(app, client):
+    with app.app_context():
+        build_heartbeat(db.session())
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json["database"] == "ok"
