@@ -9,6 +9,7 @@ from referral_service import crypto, db
 from referral_service.config import Settings, load_settings
 from referral_service.errors import register_error_handlers
 from referral_service.logs import configure_logging, init_request_logging
+from referral_service.openapi import init_api
 from referral_service.sources import SourceRegistry
 
 
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["sources"] = settings.sources
     db.init_app(app, settings.database_url)
 
-    api = Api(app)
+    api = init_api(app)
     register_error_handlers(app)
     init_request_logging(app)
     _register_blueprints(api)
@@ -46,9 +47,15 @@ def _register_blueprints(api: Api) -> None:
     from referral_service.health import blp as health
 
     api.register_blueprint(health)
+    from referral_service.cases.routes import blp as cases
+
+    api.register_blueprint(cases)
     from referral_service.delivery.routes import blp as delivery
 
     api.register_blueprint(delivery)
+    from referral_service.intake.routes import blp as intake
+
+    api.register_blueprint(intake)
 
 
 def settings() -> Settings:

@@ -17,6 +17,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from referral_service.config import ConfigError, _format_errors, secret_from_env
+from referral_service.mapping import load_mapping
 
 # Svix-like schedule: a blip heals in seconds, an outage is ridden out for about a day.
 DEFAULT_BACKOFF = [5, 300, 1800, 7200, 18000, 36000, 36000]
@@ -134,6 +135,7 @@ def load_source(path: Path, env: Mapping[str, str]) -> Source:
         raise ConfigError(f"{path}: id {data['id']!r} must match the file name")
     secret_name = env_prefix(data["id"]) + ("SECRET" if data["auth"] == "webhook" else "TOKEN")
     data["delivery"] = DeliveryPolicy(**data["delivery"])
+    load_mapping(data["mapping"], path)  # compiled once; a bad mapping names its file and key
     return Source(**data, secret=secret_from_env(secret_name, env), config_path=path)
 
 

@@ -1,0 +1,1 @@
+"""Intake: referrals and recalls pushed by sources, checked, stored, mapped, applied."""
