@@ -17,6 +17,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from referral_service.config import ConfigError, _format_errors, secret_from_env
+from referral_service.delivery.render import check_report_config
 from referral_service.mapping import load_mapping
 
 # Svix-like schedule: a blip heals in seconds, an outage is ridden out for about a day.
@@ -48,7 +49,9 @@ class _SourceSchema(Schema):
         fields.String(validate=validate.OneOf(INTERIM_STATUSES)), load_default=list
     )
     enabled = fields.Boolean(load_default=True)
-    delivery = fields.Nested(_DeliveryPolicySchema, load_default=lambda: {})
+    delivery = fields.Nested(
+        _DeliveryPolicySchema, load_default=lambda: _DeliveryPolicySchema().load({})
+    )
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,10 @@ def load_source(path: Path, env: Mapping[str, str]) -> Source:
         raise ConfigError(f"{path}: id {data['id']!r} must match the file name")
     secret_name = env_prefix(data["id"]) + ("SECRET" if data["auth"] == "webhook" else "TOKEN")
     data["delivery"] = DeliveryPolicy(**data["delivery"])
+    try:
+        data["report"] = check_report_config(data["report"], data["report_format"], path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     load_mapping(data["mapping"], path)  # compiled once; a bad mapping names its file and key
     return Source(**data, secret=secret_from_env(secret_name, env), config_path=path)
 

@@ -1,0 +1,15 @@
+"""Local time: stored in UTC, shown and reported in Asia/Shanghai with its offset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_iso(moment: datetime | None) -> str | None:
+    """`moment` in Asia/Shanghai as ISO 8601 to the second: `2026-12-03T16:20:00+08:00`."""
+    if moment is None:
+        return None
+    return moment.astimezone(LOCAL_TZ).replace(microsecond=0).isoformat()
