@@ -14,7 +14,7 @@ from tests.conftest import TEST_ENV
 from tests.unit.test_render import REPORT_ID, make_case, make_event
 
 EXAMPLES_DIR = PROJECT_ROOT / "config" / "sources" / "examples"
-TIANHE_NS = "{urn:gz-tianhe-court:mediation-outcome:1}"
+TIANHE_NS = "{urn:tianhe-court:outcome:1}"
 
 
 def write_source(directory: Path, report: str, source_id: str = "gz-tianhe-court") -> Path:
@@ -28,18 +28,8 @@ def write_source(directory: Path, report: str, source_id: str = "gz-tianhe-court
     return path
 
 
-TIANHE_REPORT = (
-    f'[report]\ntemplate = "{EXAMPLES_DIR}/templates/gz-tianhe-court-outcome.xml.j2"\n'
-    f'content_type = "application/xml"\n'
-    f'schema = "{EXAMPLES_DIR}/schemas/gz-tianhe-court-outcome.xsd"\n'
-)
-
-
 def tianhe_source():
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as directory:
-        return load_source(write_source(Path(directory), TIANHE_REPORT), TEST_ENV)
+    return load_source(EXAMPLES_DIR / "gz-tianhe-court.toml", TEST_ENV)
 
 
 def test_tianhe_court_gets_its_chinese_outcome_xml():
