@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from flask import Flask
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from referral_service.config import Settings
+from referral_service.delivery import jobs
 
 
 @dataclass
@@ -144,3 +146,15 @@ def point_sources(settings: Settings, receiver: Receiver, **policy: Any) -> Sett
             )
         )
     return settings
+
+
+def deliver_until_idle(app: Flask) -> None:
+    """Run delivery until nothing is due, as the scheduler's ticks would."""
+    with app.app_context():
+        jobs.dispatcher().run_until_idle()
+
+
+def stop_delivery(app: Flask) -> None:
+    """Shut down the app's dispatcher threads, if delivery ran."""
+    if "delivery" in app.extensions:
+        app.extensions["delivery"].shutdown()

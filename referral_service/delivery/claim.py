@@ -2,10 +2,12 @@
 
 A report is due when it is PENDING, its `next_attempt_at` has come, nobody holds a live
 lease on it, and every earlier report (lower `sequence`) of its referral is DELIVERED.
-The claim is a single `UPDATE … WHERE id IN (SELECT … LIMIT 1) RETURNING …`: on
+The claim is a single `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING …`: on
 PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`, so workers never wait for
-or take each other's rows; on SQLite (one worker) the UPDATE takes the write lock and
-re-checks the lease. A lease that runs out (a crashed worker) makes the report due again.
+or take each other's rows (a scalar `=`, not `IN`: PostgreSQL may run an `IN` subquery
+once per outer row, and with SKIP LOCKED each run can lock another row); on SQLite
+(one worker) the UPDATE takes the write lock and re-checks the lease. A lease that
+runs out (a crashed worker) makes the report due again.
 
 A source paused by staff (or by a 410 Gone) is not claimed from; a source paused by the
 circuit breaker lets one report through every `probe_interval_seconds` as a probe.
@@ -100,7 +102,7 @@ def claim_next(
     )
     row = db.execute(
         update(Report)
-        .where(Report.id.in_(candidate.scalar_subquery()), _due(source.id, now))
+        .where(Report.id == candidate.scalar_subquery(), _due(source.id, now))
         .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=worker_id)
         .returning(
             Report.id, Report.source_id, Report.content_type, Report.body, Report.attempt_count

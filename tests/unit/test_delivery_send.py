@@ -18,6 +18,7 @@ from referral_service.delivery import jobs
 from referral_service.models import DeliveryAttempt, Report, SourceState
 from referral_service.sources.registry import DEFAULT_BACKOFF
 from tests.builders import build_case, build_report
+from tests.receiver import deliver_until_idle, stop_delivery
 
 COURT = "gz-intermediate-court"
 URL = "http://127.0.0.1:8099/callbacks/gz-intermediate-court"
@@ -26,15 +27,8 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def deliver(app):
-    """Run delivery until nothing is due, as the scheduler's ticks would."""
-
-    def run() -> None:
-        with app.app_context():
-            jobs.dispatcher().run_until_idle()
-
-    yield run
-    if "delivery" in app.extensions:
-        app.extensions["delivery"].shutdown()
+    yield lambda: deliver_until_idle(app)
+    stop_delivery(app)
 
 
 @pytest.fixture
