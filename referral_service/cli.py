@@ -13,6 +13,7 @@ from referral_service import create_app, db, migrate
 from referral_service.auth.accounts import ROLES, AccountError, create_token, create_user
 from referral_service.auth.accounts import revoke_tokens as revoke_user_tokens
 from referral_service.config import ConfigError, load_settings
+from referral_service.mapping.check import mapping_group
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,9 @@ def worker() -> None:
     from referral_service.scheduler import run_worker
 
     run_worker(_app())
+
+
+cli.add_command(mapping_group)
 
 
 def main() -> None:

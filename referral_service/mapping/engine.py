@@ -10,6 +10,7 @@ a dotted path for JSON. A field is a path string or a table:
     default    used when the path finds nothing
     transform  one name or a list (see transforms.py), applied in order
     codes      a code table under [codes.<name>]; "*" in a table catches any other code
+               ("*" = "*" keeps other codes as they are)
     format, timezone   options of the date/datetime transforms
     each       (instead of path) a list: one item per node found, with its own `fields`
 
@@ -433,7 +434,8 @@ class Mapping:
             here = f"{pointer}/{name}"
             if isinstance(spec, dict):
                 value = self._extract(spec, node, base, here, origins, errors)
-                value = value or None
+                if all(isinstance(spec[key], _Field) and spec[key].path is None for key in value):
+                    value = None  # nothing but constants: the group is not in the message
             elif isinstance(spec, _List):
                 value = [
                     self._extract(
@@ -496,7 +498,7 @@ class Mapping:
         if code in table:
             return table[code]
         if "*" in table:
-            return table["*"]
+            return code if table["*"] == "*" else table["*"]
         known = ", ".join(key for key in table if key != "*")
         raise TransformError(f"code {code!r} is not in code table {table_name!r} (known: {known})")
 
