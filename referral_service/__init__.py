@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     init_request_logging(app)
     _register_blueprints(api)
+    _init_staff_pages(app)
     return app
 
 
@@ -56,6 +57,16 @@ def _register_blueprints(api: Api) -> None:
     from referral_service.intake.routes import blp as intake
 
     api.register_blueprint(intake)
+    from referral_service.dashboard.api import blp as sync_status
+
+    api.register_blueprint(sync_status)
+
+
+def _init_staff_pages(app: Flask) -> None:
+    from referral_service import dashboard, metrics
+
+    dashboard.init_app(app)
+    metrics.init_app(app)
 
 
 def settings() -> Settings:

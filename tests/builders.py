@@ -25,9 +25,11 @@ from referral_service.models import (
 _counter = itertools.count(1)
 
 
-def build_user(db: Session, role: str = "viewer", name: str | None = None) -> tuple[Any, str]:
-    """A committed user with one API token; returns (user, token)."""
-    user = create_user(db, name or f"{role}-{next(_counter)}", role)
+def build_user(
+    db: Session, role: str = "viewer", name: str | None = None, password: str | None = None
+) -> tuple[Any, str]:
+    """A committed user with one API token (and a dashboard password if given)."""
+    user = create_user(db, name or f"{role}-{next(_counter)}", role, password)
     token = create_token(db, user.name)
     db.commit()
     return user, token
