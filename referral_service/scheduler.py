@@ -24,6 +24,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from referral_service import alerts
 from referral_service.config import Settings
 from referral_service.delivery import jobs
 
@@ -47,6 +48,7 @@ JOBS: list[Job] = [
     Job("deliver_reports", jobs.deliver_reports, lambda s: s.delivery["interval_seconds"]),
     Job("check_deadlines", jobs.check_deadlines, lambda s: s.deadlines["check_interval_seconds"]),
     Job("prune", jobs.prune, lambda s: DAY),
+    Job("evaluate_alerts", alerts.run, lambda s: s.alerts["interval_seconds"]),
 ]
 
 S = TypeVar("S", bound=BaseScheduler)
