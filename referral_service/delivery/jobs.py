@@ -13,7 +13,6 @@ import os
 import socket
 import threading
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, delete, exists, or_, select, update
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from referral_service import db, settings
 from referral_service.cases.lifecycle import FINAL_STATES
 from referral_service.delivery.dispatch import Dispatcher
+from referral_service.localtime import LOCAL_TZ
 from referral_service.models import (
     Case,
     DeliveryAttempt,
@@ -35,7 +35,6 @@ from referral_service.models import (
 
 log = logging.getLogger(__name__)
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _dispatcher_lock = threading.Lock()
 
 

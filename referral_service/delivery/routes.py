@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from referral_service import db
 from referral_service.auth import current_user, require_role
 from referral_service.delivery import operations
+from referral_service.openapi import BEARER, problem_responses
 
 blp = Blueprint(
     "delivery", __name__, url_prefix="/api/v1", description="Delivery of reports to sources"
@@ -48,10 +49,10 @@ class PauseSchema(Schema):
 
 
 @blp.route("/reports/<report_id>/requeue", methods=["POST"])
-@blp.response(200, ReportDeliverySchema)
-@blp.alt_response(404, description="Unknown report")
-@blp.alt_response(409, description="The report is not FAILED")
 @require_role("operator")
+@blp.response(200, ReportDeliverySchema)
+@blp.doc(security=BEARER)
+@problem_responses(blp, 401, 403, 404, 409)
 def requeue(report_id: str):
     """Put a FAILED report back in the delivery queue (operator)."""
     return operations.requeue_report(db.session(), report_id, current_user().name)
@@ -61,16 +62,18 @@ def requeue(report_id: str):
 @require_role("operator")
 @blp.arguments(PauseSchema)
 @blp.response(200, SourceDeliverySchema)
-@blp.alt_response(404, description="Unknown source")
+@blp.doc(security=BEARER)
+@problem_responses(blp, 401, 403, 404, 422)
 def pause(body: dict, source_id: str):
     """Stop delivering reports to a source until resumed (operator)."""
     return operations.pause_source(db.session(), source_id, current_user().name, body["reason"])
 
 
 @blp.route("/sources/<source_id>/resume", methods=["POST"])
-@blp.response(200, SourceDeliverySchema)
-@blp.alt_response(404, description="Unknown source")
 @require_role("operator")
+@blp.response(200, SourceDeliverySchema)
+@blp.doc(security=BEARER)
+@problem_responses(blp, 401, 403, 404)
 def resume(source_id: str):
     """Deliver reports to a source again, whoever paused it (operator)."""
     return operations.resume_source(db.session(), source_id, current_user().name)
