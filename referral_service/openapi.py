@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import flask_swagger_ui
+from apispec import BasePlugin
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, send_from_directory
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 BEARER = [{"bearerAuth": []}]  # `@blp.doc(security=BEARER)` on staff routes
@@ -36,6 +37,9 @@ class FieldErrorSchema(Schema):
 class ProblemSchema(Schema):
     """An RFC 9457 problem document: the shape of every error the service returns."""
 
+    class Meta:
+        unknown = INCLUDE  # extension members, e.g. `current_status` on a 409
+
     type = fields.String(
         required=True,
         metadata={"description": "`urn:referral-service:problem:<slug>` or `about:blank`."},
@@ -46,6 +50,18 @@ class ProblemSchema(Schema):
     errors = fields.List(
         fields.Nested(FieldErrorSchema), metadata={"description": "Every failing field."}
     )
+
+
+class ProblemResponsesPlugin(BasePlugin):
+    """Document every error response that names no body as a problem document."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operation in (operations or {}).values():
+            for status, response in operation.get("responses", {}).items():
+                bodiless = isinstance(response, dict) and not {"content", "$ref"} & set(response)
+                if str(status).isdigit() and int(status) >= 400 and bodiless:
+                    response["content"] = dict(problem)
 
 
 class ServiceApi(Api):
@@ -81,7 +97,7 @@ def init_api(app: Flask) -> Api:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
     )
-    api = ServiceApi(app)
+    api = ServiceApi(app, spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
     api.spec.components.security_scheme(
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "A staff API token (`rs_...`)."},

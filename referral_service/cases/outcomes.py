@@ -62,6 +62,15 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class DecimalString(fields.Decimal):
+    """Money as a decimal string ("52000.00"); a JSON number is refused (floats round)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def _note() -> fields.String:
     return fields.String(load_default=None, validate=validate.Length(max=NOTE_MAX))
 
@@ -79,10 +88,8 @@ class NoteSchema(Schema):
 class SettledSchema(Schema):
     """SETTLED: what the parties agreed."""
 
-    settlement_amount = fields.Decimal(
+    settlement_amount = DecimalString(
         required=True,
-        places=None,
-        allow_nan=False,
         validate=validate.Range(min=Decimal(0), max=_MONEY_MAX),
         metadata={"description": "Decimal string, at most two decimal places."},
     )
