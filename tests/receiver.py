@@ -73,14 +73,6 @@ class Receiver:
         with self.lock:
             return Counter(a.webhook_id for a in self.arrivals if source_id in (None, a.source_id))
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.02)
-        return condition()
-
     def _answer(self, source_id: str, arrival: Arrival) -> tuple[int, dict[str, str]]:
         answer = self.answers.get(source_id, 200)
         if callable(answer):
@@ -133,6 +125,16 @@ class Receiver:
                 pass
 
         return Handler
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
 
 
 def point_sources(settings: Settings, receiver: Receiver, **policy: Any) -> Settings:

@@ -13,7 +13,7 @@ from referral_service.delivery import jobs
 from referral_service.delivery.claim import claim_next, held_back
 from referral_service.models import CaseEvent, Report, SourceState
 from tests.builders import build_case, build_report, build_source_state
-from tests.receiver import Receiver, deliver_until_idle, point_sources, stop_delivery
+from tests.receiver import Receiver, deliver_until_idle, point_sources, stop_delivery, wait_for
 
 COURT = "gz-intermediate-court"
 ARBITRATION = "gz-arbitration"
@@ -165,7 +165,7 @@ def test_a_hanging_source_does_not_delay_another(app, receiver, deliver):
             flowing = _reports(app, 1, ARBITRATION)
             dispatcher.run_once()  # one scheduler tick
             delivered = lambda ids=flowing: _status(app, ids) == ["DELIVERED"]  # noqa: E731
-            assert receiver.wait_for(delivered, 10)
+            assert wait_for(delivered, 10)
         assert receiver.ids(COURT) == dict.fromkeys(hanging, 1)  # still held open
         assert _status(app, hanging) == ["PENDING", "PENDING"]
         release.set()
