@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-sqlite lint format bench migration clean install
+.PHONY: run test test-sqlite lint format bench migration clean install translations
 
 $(BIN)/referral-service: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ bench: install
 migration: install
 	REFERRAL_DEMO=1 $(BIN)/referral-service db upgrade
 	REFERRAL_DEMO=1 $(BIN)/referral-service db revision -m "$(m)"
+
+## Re-extract the staff pages' texts, merge them into the .po files and compile the .mo files.
+translations: install
+	$(BIN)/pybabel extract -F referral_service/translations/babel.cfg -k _l --no-location \
+		--sort-output --omit-header -o referral_service/translations/messages.pot .
+	$(BIN)/pybabel update -i referral_service/translations/messages.pot \
+		-d referral_service/translations --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d referral_service/translations --statistics
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
