@@ -1,27 +1,31 @@
-"""A real callback endpoint for delivery tests: an HTTP server in a thread.
+"""Support for delivery tests: a real callback endpoint, many reports at once, waiting.
 
-It verifies every request's Standard Webhooks signature with `Webhook.verify`, keeps
-what arrived, answers with a status chosen per source (or per call), and can hold
-requests open until the test releases them (a hanging endpoint, or the window between
-a worker sending and recording).
+The receiver is an HTTP server in a thread. It verifies every request's Standard Webhooks
+signature with `Webhook.verify`, keeps what arrived, answers with a status chosen per
+source (or per call), and can hold requests open until the test releases them (a hanging
+endpoint, or the window between a worker sending and recording).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from referral_service.config import Settings
 from referral_service.delivery import jobs
+from referral_service.models import Case, Referral, Report
 
 
 @dataclass
@@ -160,3 +164,51 @@ def stop_delivery(app: Flask) -> None:
     """Shut down the app's dispatcher threads, if delivery ran."""
     if "delivery" in app.extensions:
         app.extensions["delivery"].shutdown()
+
+
+def bulk_reports(session: Session, count: int, source_ids: list[str]) -> list[str]:
+    """`count` PENDING reports, each of its own case, spread over `source_ids`; committed."""
+    stamp = uuid.uuid4().hex[:8]
+    cases = [
+        Case(
+            case_number=f"B{stamp}{i:07d}",
+            source_id=source_ids[i % len(source_ids)],
+            referral_external_id=f"BULK-{stamp}-{i}",
+            court_case_number=f"(2026)粤01民诉前调{i}号",
+            referral_type="PRE_LITIGATION",
+            referrer_name="广州市中级人民法院",
+            category="CREDIT_CARD",
+            referred_at=datetime(2026, 11, 20, tzinfo=UTC),
+            deadline=date(2026, 12, 20),
+        )
+        for i in range(count)
+    ]
+    session.add_all(cases)
+    session.flush()
+    referrals = [
+        Referral(
+            source_id=case.source_id,
+            external_id=case.referral_external_id,
+            content_hash="bulk",
+            canonical={},
+            case_id=case.id,
+        )
+        for case in cases
+    ]
+    session.add_all(referrals)
+    session.flush()
+    reports = [
+        Report(
+            case_id=case.id,
+            referral_id=referral.id,
+            source_id=case.source_id,
+            sequence=1,
+            case_status="SETTLED",
+            content_type="application/xml",
+            body=f"<OutcomeReport n='{i}'/>",
+        )
+        for i, (case, referral) in enumerate(zip(cases, referrals, strict=True))
+    ]
+    session.add_all(reports)
+    session.commit()
+    return [report.id for report in reports]

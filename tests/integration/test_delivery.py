@@ -13,7 +13,7 @@ from referral_service.delivery import jobs
 from referral_service.delivery.claim import claim_next, held_back
 from referral_service.models import CaseEvent, Report, SourceState
 from tests.builders import build_case, build_report, build_source_state
-from tests.receiver import Receiver, deliver_until_idle, point_sources, stop_delivery, wait_for
+from tests.delivery_support import Receiver, deliver_until_idle, point_sources, stop_delivery, wait_for
 
 COURT = "gz-intermediate-court"
 ARBITRATION = "gz-arbitration"

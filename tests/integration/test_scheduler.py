@@ -16,7 +16,7 @@ from referral_service import create_app, db, scheduler
 from referral_service.models import Report, WorkerHeartbeat
 from tests.builders import build_case, build_report
 from tests.conftest import TEST_ENV, make_settings
-from tests.receiver import Receiver, point_sources, wait_for
+from tests.delivery_support import Receiver, point_sources, wait_for
 
 BIN = Path(sys.executable).parent
 

@@ -18,7 +18,7 @@ from referral_service.delivery import jobs
 from referral_service.models import DeliveryAttempt, Report, SourceState
 from referral_service.sources.registry import DEFAULT_BACKOFF
 from tests.builders import build_case, build_report
-from tests.receiver import deliver_until_idle, stop_delivery
+from tests.delivery_support import deliver_until_idle, stop_delivery
 
 COURT = "gz-intermediate-court"
 URL = "http://127.0.0.1:8099/callbacks/gz-intermediate-court"
