@@ -97,8 +97,8 @@ class CanonicalReferral(Schema):
 
     @validates_schema(skip_on_field_errors=False)
     def _both_sides(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        roles = [party.get("role") for party in data.get("parties") or [None]]
-        if None in roles:
+        roles = [party.get("role") for party in data.get("parties") or []]
+        if not roles or None in roles:
             return  # a field error already says what is wrong with the parties
         sides = {SIDES[role] for role in roles}
         missing = [side for side in ("CLAIMANT", "RESPONDENT") if side not in sides]

@@ -217,7 +217,6 @@ class Mapping:
 
     def __init__(self, raw: dict[str, Any], origin: str):
         self.origin = origin
-        self.raw = raw
         self._check_keys(raw, _TOP_KEYS, "")
         self.syntax = raw.get("syntax")
         if self.syntax not in SYNTAXES:
@@ -263,7 +262,8 @@ class Mapping:
             self._fail(key, f"bad path {expr!r}: {exc}")
 
     def _compile_codes(self, tables: Any) -> dict[str, dict[str, str]]:
-        self._check_keys(tables, set(tables) if isinstance(tables, dict) else set(), "codes")
+        if not isinstance(tables, dict):
+            self._fail("codes", "must be a table of code tables")
         for name, table in tables.items():
             if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
                 self._fail(f"codes.{name}", 'must be a table of code = "value"')

@@ -30,7 +30,6 @@ class SchemaCheck:
         path = SCHEMAS_DIR / name
         if not path.is_file():
             raise ValueError(f"schema {name!r} not found in {SCHEMAS_DIR}")
-        self.name = name
         if syntax == "xml":
             try:
                 self._xsd = etree.XMLSchema(etree.parse(str(path)))

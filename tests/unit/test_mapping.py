@@ -164,6 +164,13 @@ def test_source_with_a_missing_mapping_fails_at_load(tmp_path: Path):
         load_source(path, TEST_ENV)
 
 
+def test_a_mapping_may_be_an_inline_table():
+    inline = {**BASE, "referral": {"records": "/c:R", "fields": {"referral_id": "c:Id"}}}
+    [record], _ = load_mapping(inline).evaluate(parse(b'<R xmlns="urn:x"><Id>7</Id></R>', "xml"))
+    assert record.referral_id == "7"
+    assert {e.field for e in record.errors} >= {"/case_number", "/parties"}
+
+
 def test_mappings_are_compiled_once():
     assert load_mapping("court-referral-1") is load_mapping("court-referral-1")
 
