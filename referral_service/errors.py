@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,9 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException):
         return problem_response(_from_http_exception(exc))
 
+    # Only connection-level failures mean "unavailable"; an IntegrityError is a bug (500).
     @app.errorhandler(OperationalError)
-    @app.errorhandler(DBAPIError)
+    @app.errorhandler(InterfaceError)
     def _database_down(exc: DBAPIError):
         log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc))
         return problem_response(

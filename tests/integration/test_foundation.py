@@ -131,3 +131,16 @@ def test_migrations_match_the_models(database_url):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_integrity_error_is_a_500_not_database_unavailable(app):
+    from sqlalchemy.exc import IntegrityError
+
+    @app.get("/_test/integrity")
+    def integrity():
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    response = app.test_client().get("/_test/integrity")
+    assert response.status_code == 500
+    assert response.mimetype == PROBLEM
+    assert "Retry-After" not in response.headers
