@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-sqlite lint format bench migration clean install translations
+.PHONY: run demo test test-sqlite lint format bench migration clean install translations
 
 $(BIN)/referral-service: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(BIN)/referral-service
 ## Serve web + scheduler on http://127.0.0.1:$(PORT) with SQLite and the demo sources.
 run: install
 	REFERRAL_DEMO=$${REFERRAL_DEMO:-1} $(BIN)/referral-service serve
+
+## With `make run` going in another terminal: demo traffic and callbacks (see README, Dashboard).
+demo: install
+	REFERRAL_DEMO=$${REFERRAL_DEMO:-1} $(BIN)/referral-service demo --url http://127.0.0.1:$(PORT)
 
 ## The whole suite, on SQLite and (when reachable) PostgreSQL.
 test: install

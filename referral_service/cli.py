@@ -130,6 +130,17 @@ def worker() -> None:
 cli.add_command(mapping_group)
 
 
+@cli.command("demo")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The service.")
+@click.option("--receiver-port", default=8099, show_default=True, help="Where callbacks land.")
+@click.option("--duration", type=float, help="Seconds to keep receiving (default: until Ctrl-C).")
+def demo(url: str, receiver_port: int, duration: float | None) -> None:
+    """Push demo referrals to a running service, move cases to outcomes, receive callbacks."""
+    from referral_service.demo import run_demo
+
+    run_demo(load_settings(), url, receiver_port, duration)
+
+
 def main() -> None:
     """Console entry point; configuration errors print a clear message, not a traceback."""
     try:
