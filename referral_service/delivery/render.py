@@ -173,6 +173,8 @@ def arbitration_outcome(values: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class BuiltInFormat:
+    """A report format the service renders itself, with its published schema."""
+
     render: Callable[[dict[str, Any]], str]
     content_type: str
     schema: Path
@@ -292,6 +294,17 @@ def _render_custom(source: Source, case: Case, values: dict[str, Any]) -> str:
         raise ReportTemplateFailed(source.id, f"{type(exc).__name__}: {exc}") from exc
 
 
+def _well_formed(body: str, content_type: str) -> list[dict[str, str]]:
+    try:
+        if _is_xml(content_type):
+            etree.fromstring(body.encode("utf-8"))
+        else:
+            json.loads(body)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        return [{"path": "/", "message": mask_text(str(exc))}]
+    return []
+
+
 def render_report(source: Source, case: Case, event: CaseEvent, report_id: str) -> RenderedReport:
     """The body of report `report_id` for `case` after `event`, in the source's format.
 
@@ -311,17 +324,6 @@ def render_report(source: Source, case: Case, event: CaseEvent, report_id: str) 
     if errors:
         raise ReportInvalid(source.id, errors)
     return RenderedReport(content_type, body)
-
-
-def _well_formed(body: str, content_type: str) -> list[dict[str, str]]:
-    try:
-        if _is_xml(content_type):
-            etree.fromstring(body.encode("utf-8"))
-        else:
-            json.loads(body)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        return [{"path": "/", "message": mask_text(str(exc))}]
-    return []
 
 
 def check_report_config(report: dict[str, Any], report_format: str, base_dir: Path) -> dict:

@@ -23,7 +23,7 @@ def _reports(app, case_id) -> list[Report]:
         return list(db.session().scalars(query))
 
 
-def test_two_threads_conclude_one_case_on_postgresql(app, auth, database_url, monkeypatch):
+def test_two_threads_conclude_one_case_at_once(app, auth, database_url, monkeypatch):
     if not database_url.startswith("postgresql"):
         pytest.skip("row-level concurrency is PostgreSQL's; SQLite serialises writers")
     case_id = new_case(app, status="IN_MEDIATION")
