@@ -99,7 +99,7 @@ def conditions(
                     f"delivery_failing:{s.id}",
                     "delivery_failing",
                     s.id,
-                    f"{s.id}: {failed} report(s) FAILED, {streak} failed attempt(s) in a row; "
+                    f"{s.id}: {failed} report(s) FAILED, last {streak} attempt(s) failed; "
                     f"last error: {error}",
                 )
             )
