@@ -19,11 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from referral_service.delivery.send import Outgoing
-from referral_service.models import Report, SourceState, utcnow
+from referral_service.models import Report, SourceState, UTCDateTime, utcnow
 from referral_service.sources.registry import Source
 
 BREAKER = "breaker"
@@ -41,23 +43,45 @@ class Hold:
         return f"waiting for report {self.waiting_for} ({self.waiting_for_status})"
 
 
-def _earlier_undelivered():
+def _due():
+    """Due for a source: the claim's condition, with `for_source` and `now` bound later."""
     earlier = aliased(Report)
-    return exists().where(
-        earlier.referral_id == Report.referral_id,
-        earlier.sequence < Report.sequence,
-        earlier.status != "DELIVERED",
-    )
-
-
-def _due(source_id: str, now: datetime):
+    now = bindparam("now", type_=UTCDateTime())
     return and_(
-        Report.source_id == source_id,
+        Report.source_id == bindparam("for_source"),
         Report.status == "PENDING",
         Report.next_attempt_at <= now,
         or_(Report.locked_until.is_(None), Report.locked_until <= now),
-        ~_earlier_undelivered(),
+        ~exists().where(
+            earlier.referral_id == Report.referral_id,
+            earlier.sequence < Report.sequence,
+            earlier.status != "DELIVERED",
+        ),
     )
+
+
+# Built once: constructing it costs more than running it.
+_CANDIDATE = (
+    select(Report.id)
+    .where(_due())
+    .order_by(Report.next_attempt_at, Report.created_at)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM = (
+    update(Report)
+    .where(Report.id == _CANDIDATE, _due())
+    .values(locked_until=bindparam("until", type_=UTCDateTime()), locked_by=bindparam("worker"))
+    .returning(Report.id, Report.source_id, Report.content_type, Report.body, Report.attempt_count)
+    .execution_options(synchronize_session=False)
+)
+
+
+def ensure_source_state(db: Session, source_id: str) -> None:
+    """Create the source's state row if it does not exist yet (safe under concurrency)."""
+    upsert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.execute(upsert(SourceState).values(source_id=source_id).on_conflict_do_nothing())
 
 
 def _take_probe(db: Session, source: Source, now: datetime) -> bool:
@@ -86,29 +110,13 @@ def claim_next(
     state = db.execute(
         select(SourceState.paused, SourceState.paused_by).where(SourceState.source_id == source.id)
     ).first()
-    if (
-        state is not None
-        and state.paused
-        and (state.paused_by != BREAKER or not _take_probe(db, source, now))
-    ):
+    if state is None:
+        ensure_source_state(db, source.id)  # the row `record` keeps up to date
+    elif state.paused and (state.paused_by != BREAKER or not _take_probe(db, source, now)):
         db.rollback()
         return None
-    candidate = (
-        select(Report.id)
-        .where(_due(source.id, now))
-        .order_by(Report.next_attempt_at, Report.created_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    row = db.execute(
-        update(Report)
-        .where(Report.id == candidate.scalar_subquery(), _due(source.id, now))
-        .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=worker_id)
-        .returning(
-            Report.id, Report.source_id, Report.content_type, Report.body, Report.attempt_count
-        )
-        .execution_options(synchronize_session=False)
-    ).first()
+    lease = {"until": now + timedelta(seconds=lease_seconds), "worker": worker_id}
+    row = db.execute(_CLAIM, {"for_source": source.id, "now": now, **lease}).first()
     if row is None:
         db.rollback()  # also gives back a probe slot nobody used
         return None

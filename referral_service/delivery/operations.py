@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from referral_service import sources
-from referral_service.delivery.record import ensure_source_state
+from referral_service.delivery.claim import ensure_source_state
 from referral_service.errors import ProblemError
 from referral_service.models import CaseEvent, Report, SourceState, utcnow
 

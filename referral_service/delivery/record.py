@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from referral_service.delivery import policy
@@ -28,12 +26,6 @@ GONE = "gone"
 RESULT_OF = {Verdict.DELIVERED: "delivered", Verdict.RETRY: "retry"}  # anything else: failed
 
 
-def ensure_source_state(db: Session, source_id: str) -> None:
-    """Create the source's state row if it does not exist yet (safe under concurrency)."""
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.execute(insert(SourceState).values(source_id=source_id).on_conflict_do_nothing())
-
-
 def record(
     db: Session, source: Source, report: Outgoing, result: SendResult, worker_id: str
 ) -> Verdict:
@@ -43,8 +35,8 @@ def record(
     outcome = policy.verdict(result.http_status, result.transient)
     if outcome is Verdict.RETRY and attempts_made >= source.delivery.max_attempts:
         outcome = Verdict.FAILED
-    db.add(
-        DeliveryAttempt(
+    db.execute(
+        insert(DeliveryAttempt).values(
             report_id=report.id,
             started_at=result.started_at,
             duration_ms=result.duration_ms,
@@ -94,7 +86,6 @@ def _report_values(
 def _update_source_state(
     db: Session, source: Source, result: SendResult, outcome: Verdict, now: datetime
 ) -> None:
-    ensure_source_state(db, source.id)
     state = update(SourceState).where(SourceState.source_id == source.id)
     if outcome is Verdict.DELIVERED:
         db.execute(state.values(consecutive_failures=0, last_delivered_at=now))
