@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from referral_service.mapping.transforms import SHANGHAI
+from referral_service.localtime import LOCAL_TZ
 from referral_service.models import CaseNumberCounter, utcnow
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -20,7 +20,7 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 def next_case_number(db: Session, received_at: datetime | None = None) -> str:
     """The next number for a case received at `received_at` (default: now)."""
-    year = (received_at or utcnow()).astimezone(SHANGHAI).year
+    year = (received_at or utcnow()).astimezone(LOCAL_TZ).year
     insert = _INSERTS[db.get_bind().dialect.name](CaseNumberCounter)
     statement = (
         insert.values(year=year, last_value=1)

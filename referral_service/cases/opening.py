@@ -162,7 +162,7 @@ def _revise(
                 data={
                     "old": before["deadline"].isoformat(),
                     "new": case.deadline.isoformat(),
-                    "reason": f"revision {data['revision']} from the source",
+                    "note": f"revision {data['revision']} from the source",
                 },
             )
         )

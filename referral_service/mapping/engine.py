@@ -32,10 +32,10 @@ from lxml import etree
 from marshmallow import ValidationError
 
 from referral_service.config import DEFAULT_CONFIG_DIR, ConfigError
+from referral_service.localtime import LOCAL_TZ
 from referral_service.mapping.canonical import REFERRAL_TYPES, SCHEMAS, quality_warnings
 from referral_service.mapping.schemas import SchemaCheck, load_schema
 from referral_service.mapping.transforms import (
-    SHANGHAI,
     TIMEZONES,
     TRANSFORMS,
     TransformError,
@@ -418,7 +418,7 @@ class Mapping:
             message = f"missing, and the mapping has no deadline_days for {data['referral_type']}"
             record.errors.append(Finding(path, message, "/deadline"))
             return
-        data["deadline"] = data["referred_at"].astimezone(SHANGHAI).date() + timedelta(days=days)
+        data["deadline"] = data["referred_at"].astimezone(LOCAL_TZ).date() + timedelta(days=days)
 
     def _extract(
         self,

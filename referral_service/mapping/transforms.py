@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-# China has no daylight saving time, so a fixed offset is exact.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
-_ZONES = {"Asia/Shanghai": SHANGHAI, "UTC": UTC}
+from referral_service.localtime import LOCAL_TZ
+
+_ZONES = {"Asia/Shanghai": LOCAL_TZ, "UTC": UTC}
 _AMOUNT_NOISE = re.compile(r"[\s,，¥￥]|元$|CNY$|RMB$", re.IGNORECASE)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from referral_service import create_app, crypto, db
 from referral_service.cases.lifecycle import transition
-from referral_service.mapping.transforms import SHANGHAI
+from referral_service.localtime import LOCAL_TZ
 from referral_service.models import Case, CaseEvent, InboundMessage, Referral
 from tests.conftest import make_settings
 from tests.signing import ARBITRATION, COURT, example, push, secret, signed
@@ -63,7 +63,7 @@ def test_contract_example_opens_a_case(app, client, source_id, body, referral_id
     assert response.json["referral_id"] == referral_id
     assert response.json["source"] == source_id
     assert response.json["status"] == "RECEIVED"
-    year = datetime.now(UTC).astimezone(SHANGHAI).year
+    year = datetime.now(UTC).astimezone(LOCAL_TZ).year
     assert response.json["case_number"] == f"ZH-{year}-000001"
     case = one_case(app)
     assert case.id == response.json["case_id"]
