@@ -29,6 +29,18 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_ENV = dict(DEMO_SECRETS)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgresql_only` run only with the PostgreSQL database parameter."""
+    sqlite_only_copies = [
+        item
+        for item in items
+        if item.get_closest_marker("postgresql_only") and "[sqlite" in item.nodeid
+    ]
+    if sqlite_only_copies:
+        config.hook.pytest_deselected(items=sqlite_only_copies)
+        items[:] = [item for item in items if item not in sqlite_only_copies]
+
+
 def _pg_admin_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
 

@@ -23,9 +23,9 @@ def _reports(app, case_id) -> list[Report]:
         return list(db.session().scalars(query))
 
 
-def test_two_threads_conclude_one_case_at_once(app, auth, database_url, monkeypatch):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row-level concurrency is PostgreSQL's; SQLite serialises writers")
+# Row-level concurrency is PostgreSQL's; SQLite serialises writers.
+@pytest.mark.postgresql_only
+def test_two_threads_conclude_one_case_at_once(app, auth, monkeypatch):
     case_id = new_case(app, status="IN_MEDIATION")
     headers = [auth("operator"), auth("operator")]
     both_loaded = threading.Barrier(2, timeout=10)

@@ -43,28 +43,23 @@ def concurrently(app, bodies: list[bytes]) -> list:
     return responses
 
 
-@pytest.fixture
-def pg_app(app, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("concurrency needs PostgreSQL")
-    return app
-
-
-def test_twenty_concurrent_pushes_of_one_referral_make_one_case(pg_app):
-    responses = concurrently(pg_app, [REFERRAL] * THREADS)
+@pytest.mark.postgresql_only
+def test_twenty_concurrent_pushes_of_one_referral_make_one_case(app):
+    responses = concurrently(app, [REFERRAL] * THREADS)
     assert Counter(r.status_code for r in responses) == {201: 1, 200: THREADS - 1}
     assert len({r.json["case_id"] for r in responses}) == 1
-    with pg_app.app_context():
+    with app.app_context():
         assert len(db.session().scalars(select(Case)).all()) == 1
         assert len(db.session().scalars(select(Referral)).all()) == 1
 
 
-def test_concurrent_new_referrals_get_consecutive_case_numbers(pg_app):
+@pytest.mark.postgresql_only
+def test_concurrent_new_referrals_get_consecutive_case_numbers(app):
     bodies = [
         REFERRAL.replace(b"GZZY-WP-2026-000317", f"GZZY-WP-2026-{i:06d}".encode())
         for i in range(THREADS)
     ]
-    responses = concurrently(pg_app, bodies)
+    responses = concurrently(app, bodies)
     assert [r.status_code for r in responses] == [201] * THREADS
     numbers = sorted(int(r.json["case_number"][-6:]) for r in responses)
     assert numbers == list(range(1, THREADS + 1))
