@@ -13,7 +13,13 @@ from referral_service.delivery import jobs
 from referral_service.delivery.claim import claim_next, held_back
 from referral_service.models import CaseEvent, Report, SourceState
 from tests.builders import build_case, build_report, build_source_state
-from tests.delivery_support import Receiver, deliver_until_idle, point_sources, stop_delivery, wait_for
+from tests.delivery_support import (
+    Receiver,
+    deliver_until_idle,
+    point_sources,
+    stop_delivery,
+    wait_for,
+)
 
 COURT = "gz-intermediate-court"
 ARBITRATION = "gz-arbitration"
@@ -171,6 +177,21 @@ def test_a_hanging_source_does_not_delay_another(app, receiver, deliver):
         release.set()
         dispatcher.wait(10)
     assert _status(app, hanging) == ["DELIVERED", "DELIVERED"]
+
+
+def test_sends_to_one_source_are_bounded_by_its_concurrency(app, receiver, deliver):
+    _set_policy(app, concurrency=2)
+    release = receiver.hold(COURT)
+    report_ids = _reports(app, 5, COURT)
+    with app.app_context():
+        dispatcher = jobs.dispatcher()
+        dispatcher.run_once()
+        assert wait_for(lambda: len(receiver.arrivals) == 2)
+        dispatcher.run_once()  # a tick while both slots are busy starts no third send
+        assert not wait_for(lambda: len(receiver.arrivals) > 2, timeout=0.5)
+        release.set()
+        dispatcher.wait(10)
+    assert receiver.ids() == dict.fromkeys(report_ids, 1)
 
 
 def test_a_crashed_workers_lease_expires_and_the_report_is_sent_again(app, receiver, deliver):
