@@ -24,15 +24,18 @@ for child in (overview.bp, inbound.bp, reports.bp, cases.bp):
     bp.register_blueprint(child)
 
 
+def _check_csrf() -> None:
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        current_app.extensions["csrf"].protect()
+
+
 @bp.before_request
 def _signed_in() -> None:
     require_staff("viewer")
-    current_app.extensions["csrf"].protect()
+    _check_csrf()
 
 
-@login.bp.before_request
-def _login_csrf() -> None:
-    current_app.extensions["csrf"].protect()
+login.bp.before_request(_check_csrf)
 
 
 @bp.errorhandler(HTTPException)
