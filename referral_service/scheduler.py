@@ -29,6 +29,9 @@ from referral_service.config import Settings
 from referral_service.delivery import jobs
 
 log = logging.getLogger(__name__)
+# APScheduler logs every run at INFO ("Running job ..."): noise every few seconds.
+# Failures are still logged, at ERROR, with their traceback.
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 HEARTBEAT_SECONDS = 10
 DAY = 86400
