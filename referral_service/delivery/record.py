@@ -32,9 +32,9 @@ def record(
     """Store the attempt, settle the report and the source's state; commit; return the verdict."""
     now = utcnow()
     attempts_made = report.attempt_count + 1
-    outcome = policy.verdict(result.http_status, result.transient)
-    if outcome is Verdict.RETRY and attempts_made >= source.delivery.max_attempts:
-        outcome = Verdict.FAILED
+    answer = policy.verdict(result.http_status, result.transient)
+    exhausted = answer is Verdict.RETRY and attempts_made >= source.delivery.max_attempts
+    outcome = Verdict.FAILED if exhausted else answer  # of this report; `answer` is the source's
     db.execute(
         insert(DeliveryAttempt).values(
             report_id=report.id,
@@ -47,7 +47,7 @@ def record(
             worker=worker_id,
         )
     )
-    values = _report_values(source, report, result, outcome, now)
+    values = _report_values(source, attempts_made, result, answer, now)
     changed = db.execute(
         update(Report)
         .where(Report.id == report.id, Report.locked_by == worker_id, Report.status == "PENDING")
@@ -56,18 +56,17 @@ def record(
     ).rowcount
     if not changed:
         log.warning("report %s: lease lost before recording; attempt kept", report.id)
-    _update_source_state(db, source, result, outcome, now)
+    _update_source_state(db, source, result, answer, now)
     db.commit()
     return outcome
 
 
 def _report_values(
-    source: Source, report: Outgoing, result: SendResult, outcome: Verdict, now: datetime
+    source: Source, attempts_made: int, result: SendResult, answer: Verdict, now: datetime
 ) -> dict:
-    attempts_made = report.attempt_count + 1
-    if outcome is Verdict.DELIVERED:
+    if answer is Verdict.DELIVERED:
         return {"status": "DELIVERED", "delivered_at": now, "last_error": None}
-    if outcome is Verdict.RETRY:
+    if answer is Verdict.RETRY and attempts_made < source.delivery.max_attempts:
         retry_after = policy.parse_retry_after(result.retry_after, now)
         return {
             "next_attempt_at": policy.next_attempt_at(
@@ -76,18 +75,18 @@ def _report_values(
             "last_error": result.error,
         }
     reason = result.error or "failed"
-    if policy.verdict(result.http_status, result.transient) is Verdict.RETRY:
+    if answer is Verdict.RETRY:
         reason = f"gave up after {attempts_made} attempts; last: {reason}"
-    elif outcome is Verdict.GONE:
+    elif answer is Verdict.GONE:
         reason = f"{reason}: the receiver says this callback is gone; source paused"
     return {"status": "FAILED", "failed_at": now, "last_error": reason}
 
 
 def _update_source_state(
-    db: Session, source: Source, result: SendResult, outcome: Verdict, now: datetime
+    db: Session, source: Source, result: SendResult, answer: Verdict, now: datetime
 ) -> None:
     state = update(SourceState).where(SourceState.source_id == source.id)
-    if outcome is Verdict.DELIVERED:
+    if answer is Verdict.DELIVERED:
         db.execute(state.values(consecutive_failures=0, last_delivered_at=now))
         resumed = db.execute(
             state.where(SourceState.paused_by == BREAKER).values(
@@ -98,7 +97,7 @@ def _update_source_state(
             log.info("source %s: probe delivered, breaker closed", source.id)
         return
     error = {"last_error": result.error, "last_error_at": now}
-    if outcome is Verdict.GONE:
+    if answer is Verdict.GONE:
         db.execute(
             state.values(
                 paused=True, paused_by=GONE, paused_at=now, paused_reason=result.error, **error
@@ -106,7 +105,7 @@ def _update_source_state(
         )
         log.warning("source %s: callback answered 410 Gone; delivery paused", source.id)
         return
-    if policy.verdict(result.http_status, result.transient) is not Verdict.RETRY:
+    if answer is Verdict.FAILED:
         db.execute(state.values(**error))  # the receiver is up; it refused this one report
         return
     failures = db.execute(
