@@ -12,12 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from referral_service.cases.lifecycle import FINAL_STATES
+from referral_service.localtime import LOCAL_TZ
 from referral_service.models import (
     Case,
     DeliveryAttempt,
@@ -29,7 +29,6 @@ from referral_service.models import (
 )
 from referral_service.sources import SourceRegistry
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ACCEPTED_OUTCOMES = frozenset({"created", "duplicate", "updated", "recalled", "multi"})
 REPORT_STATUSES = ("PENDING", "DELIVERED", "FAILED")
 UNDELIVERED = ("PENDING", "FAILED")
