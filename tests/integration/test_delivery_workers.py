@@ -24,12 +24,8 @@ COURT = "gz-intermediate-court"
 ARBITRATION = "gz-arbitration"
 WORKER = [str(Path(sys.executable).parent / "referral-service"), "worker"]
 
-pytestmark = [
-    pytest.mark.postgresql_only,
-    pytest.mark.slow,
-    # Only the PostgreSQL parameter of `database_url`: SQLite runs one worker.
-    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
-]
+# SQLite runs one worker, so these run on PostgreSQL alone.
+pytestmark = [pytest.mark.postgresql_only, pytest.mark.slow]
 
 
 @pytest.fixture
