@@ -36,7 +36,7 @@ from referral_service.intake.verify import sign_headers, verify
 from referral_service.mapping import load_mapping
 
 COURT = "gz-intermediate-court"
-EXAMPLE = PROJECT_ROOT.parent / "shared" / "contracts" / "examples" / "court-referral.xml"
+EXAMPLE = PROJECT_ROOT / "docs" / "examples" / "court-referral.xml"
 SECRET = DEMO_SECRETS["REFERRAL_SOURCE_GZ_INTERMEDIATE_COURT_SECRET"]
 URL = f"/api/v1/sources/{COURT}/referrals"
 

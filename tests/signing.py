@@ -8,7 +8,10 @@ from referral_service.config import DEMO_SECRETS, PROJECT_ROOT
 from referral_service.intake.verify import sign_headers
 from referral_service.sources.registry import env_prefix
 
-EXAMPLES = PROJECT_ROOT.parent / "shared" / "contracts" / "examples"  # beside the checkout
+# The contract's normative examples, beside the checkout, and the copies kept in the repo
+# (which the tests use; test_demo checks they still match the contract's).
+CONTRACT_EXAMPLES = PROJECT_ROOT.parent / "shared" / "contracts" / "examples"
+EXAMPLES = PROJECT_ROOT / "docs" / "examples"
 COURT = "gz-intermediate-court"
 ARBITRATION = "gz-arbitration"
 CONTENT_TYPES = {COURT: "application/xml", ARBITRATION: "application/json"}

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from referral_service import create_app, db
-from referral_service.config import PROJECT_ROOT, load_settings
+from referral_service.config import load_settings
 from referral_service.demo import COURT, CallbackReceiver, run_demo
 from referral_service.models import Case, InboundMessage, Report
 from tests.conftest import TEST_ENV
-from tests.signing import EXAMPLES
+from tests.signing import CONTRACT_EXAMPLES, EXAMPLES
 
 
 @pytest.fixture
@@ -74,8 +74,8 @@ def test_the_demo_refuses_to_run_without_demo_secrets(settings):
 
 
 def test_the_copies_of_the_contract_examples_are_unchanged():
-    if not EXAMPLES.is_dir():
+    if not CONTRACT_EXAMPLES.is_dir():
         pytest.skip("the contract's examples are not beside this checkout")
-    for example in EXAMPLES.iterdir():
-        copy = PROJECT_ROOT / "docs" / "examples" / example.name
+    for example in CONTRACT_EXAMPLES.iterdir():
+        copy = EXAMPLES / example.name
         assert copy.read_bytes() == example.read_bytes(), example.name

@@ -35,9 +35,11 @@ def messages(app) -> list[InboundMessage]:
 
 def one_case(app) -> Case:
     with app.app_context():
-        return db.session().scalars(
-            select(Case).options(selectinload(Case.parties), selectinload(Case.events))
-        ).one()
+        return (
+            db.session()
+            .scalars(select(Case).options(selectinload(Case.parties), selectinload(Case.events)))
+            .one()
+        )
 
 
 def revised(body: bytes, revision: int, **replacements: str) -> bytes:

@@ -17,8 +17,8 @@ from referral_service.delivery.render import (
 from referral_service.models import Case, CaseEvent
 from referral_service.sources.registry import load_source
 from tests.conftest import TEST_ENV
+from tests.signing import EXAMPLES
 
-EXAMPLES = PROJECT_ROOT.parent / "shared" / "contracts" / "examples"  # beside the checkout
 SOURCES = PROJECT_ROOT / "config" / "sources"
 COURT = load_source(SOURCES / "gz-intermediate-court.toml", TEST_ENV)
 ARBITRATION = load_source(SOURCES / "gz-arbitration.toml", TEST_ENV)
