@@ -14,13 +14,15 @@ from __future__ import annotations
 import logging
 import statistics
 import sys
-import tempfile
-import time
 from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert
 
-from referral_service import create_app, db, migrate
+from bench.support import sqlite_database, timed
+from referral_service import create_app, db
 from referral_service.auth.accounts import create_token, create_user
 from referral_service.config import DEMO_SECRETS, load_settings
 from referral_service.ids import new_ulid
@@ -120,23 +122,22 @@ def fill(n: int) -> None:
 
 
 def measure(client, path: str, headers: dict, statements: list[int], runs: int = 20) -> str:
-    times, counts = [], []
-    for _ in range(runs):
+    counts = []
+
+    def get(_i: int) -> None:
         statements[0] = 0
-        start = time.perf_counter()
         response = client.get(path, headers=headers)
-        times.append((time.perf_counter() - start) * 1000)
         counts.append(statements[0])
         assert response.status_code == 200, (path, response.status_code)
+
+    _total, times = timed(runs, get)
     return f"{path:24} median {statistics.median(times):7.1f} ms   {max(counts):3d} SQL statements"
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     logging.disable(logging.INFO)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        migrate.upgrade(url)
+    with sqlite_database() as url:
         app = create_app(
             load_settings(env=dict(DEMO_SECRETS), overrides={"database": {"url": url}})
         )

@@ -16,12 +16,9 @@ and prints reports per second for both, so the overhead of the queue is visible.
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,10 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from referral_service import create_app, db, migrate
+from bench.support import on_each_database
+from referral_service import create_app, db
 from referral_service.config import DEMO_SECRETS, load_settings
 from referral_service.delivery import jobs
 from referral_service.models import Report
@@ -104,30 +102,6 @@ def run(database_url: str, count: int, receiver_url: str) -> None:
     app.extensions["db"].engine.dispose()
 
 
-def postgres_url() -> str | None:
-    admin_url = make_url(
-        os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    )
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"rs_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"postgresql: skipped ({type(exc).__name__})")
-        return None
-    finally:
-        admin.dispose()
-    return admin_url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop(url: str) -> None:
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     logging.disable(logging.INFO)
@@ -136,17 +110,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     receiver_url = f"http://127.0.0.1:{server.server_address[1]}/callbacks"
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/bench.db"
-            migrate.upgrade(url)
-            run(url, count, receiver_url)
-        url = postgres_url()
-        if url:
-            try:
-                migrate.upgrade(url)
-                run(url, count, receiver_url)
-            finally:
-                drop(url)
+        on_each_database(lambda url: run(url, count, receiver_url))
     finally:
         server.shutdown()
 

@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable
+from pathlib import Path
 
-from sqlalchemy import create_engine, text
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from sqlalchemy.engine import make_url
 
-from referral_service import create_app, migrate
+from bench.support import on_each_database, p95, timed
+from referral_service import create_app
 from referral_service.config import DEMO_SECRETS, PROJECT_ROOT, load_settings
 from referral_service.intake.parsing import parse
 from referral_service.intake.verify import sign_headers, verify
@@ -41,22 +40,10 @@ SECRET = DEMO_SECRETS["REFERRAL_SOURCE_GZ_INTERMEDIATE_COURT_SECRET"]
 URL = f"/api/v1/sources/{COURT}/referrals"
 
 
-def timed(count: int, step: Callable[[int], object]) -> tuple[float, list[float]]:
-    """Run `step(i)` count times; return (total seconds, latencies in ms)."""
-    latencies = []
-    started = time.perf_counter()
-    for i in range(count):
-        t0 = time.perf_counter()
-        step(i)
-        latencies.append((time.perf_counter() - t0) * 1000)
-    return time.perf_counter() - started, latencies
-
-
 def line(label: str, total: float, latencies: list[float]) -> str:
-    p95 = statistics.quantiles(latencies, n=20)[18]
     return (
         f"  {label:<14} {len(latencies) / total:8.0f} req/s   "
-        f"p50 {statistics.median(latencies):6.2f} ms   p95 {p95:6.2f} ms"
+        f"p50 {statistics.median(latencies):6.2f} ms   p95 {p95(latencies):6.2f} ms"
     )
 
 
@@ -110,45 +97,10 @@ def attack_time() -> None:
     print(f"billion laughs refused in {(time.perf_counter() - started) * 1e6:.0f} µs")
 
 
-def postgres_url() -> str | None:
-    admin_url = make_url(
-        os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    )
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"rs_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"postgresql: skipped ({type(exc).__name__})")
-        return None
-    finally:
-        admin.dispose()
-    return admin_url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop(url: str) -> None:
-    admin_url = make_url(url).set(database="postgres")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     logging.disable(logging.INFO)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        migrate.upgrade(url)
-        run(url, count)
-    url = postgres_url()
-    if url:
-        try:
-            migrate.upgrade(url)
-            run(url, count)
-        finally:
-            drop(url)
+    on_each_database(lambda url: run(url, count))
     attack_time()
 
 
