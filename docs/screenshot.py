@@ -7,17 +7,14 @@ Chromium and photograph the overview.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from tests import chromium
 
 
 def main() -> None:
@@ -28,9 +25,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).with_name("overview.png")))
     args = parser.parse_args()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = chromium.launch(playwright)
         page = browser.new_page(viewport={"width": 1440, "height": 820}, locale="zh-CN")
         page.goto(f"{args.url}/login")
         page.fill("input[name=name]", args.user)

@@ -7,25 +7,16 @@ from __future__ import annotations
 import os
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from referral_service import create_app, db
+from tests import chromium
 from tests.builders import build_attempt, build_case, build_report, build_user
 from tests.delivery_support import Receiver, deliver_until_idle, point_sources, stop_delivery
 from tests.staff import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,13 +26,13 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser() -> Browser:
-    if not CHROMIUM.exists():
+    if not chromium.CHROMIUM.exists():
         message = "Debian chromium is not installed (apt-get install chromium)"
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = chromium.launch(playwright)
         yield browser
         browser.close()
 
