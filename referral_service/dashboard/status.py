@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from referral_service.cases.lifecycle import FINAL_STATES
@@ -160,18 +160,23 @@ def _reports(db: Session, rows: dict[str, SourceStatus], now: datetime) -> None:
             row.oldest_pending_seconds = max(0, int(age))
 
 
+def _ranked_attempts(*columns: Any) -> Select:
+    """Attempts with their report's `source_id`, `columns` and `rank`: 1 for each source's
+    latest attempt, 2 for the one before, and so on."""
+    return select(
+        Report.source_id,
+        *columns,
+        func.row_number()
+        .over(partition_by=Report.source_id, order_by=DeliveryAttempt.id.desc())
+        .label("rank"),
+    ).join(Report, Report.id == DeliveryAttempt.report_id)
+
+
 def _last_errors(db: Session, rows: dict[str, SourceStatus]) -> None:
     ranked = (
-        select(
-            Report.source_id,
-            DeliveryAttempt.started_at,
-            DeliveryAttempt.error,
-            DeliveryAttempt.http_status,
-            func.row_number()
-            .over(partition_by=Report.source_id, order_by=DeliveryAttempt.id.desc())
-            .label("rank"),
+        _ranked_attempts(
+            DeliveryAttempt.started_at, DeliveryAttempt.error, DeliveryAttempt.http_status
         )
-        .join(Report, Report.id == DeliveryAttempt.report_id)
         .where(DeliveryAttempt.result != "delivered")
         .subquery()
     )
@@ -269,17 +274,7 @@ def recent_refused(db: Session, since: datetime) -> dict[str, int]:
 
 def trailing_failures(db: Session, window: int) -> dict[str, int]:
     """Per source: how many of its latest `window` attempts failed in a row (newest first)."""
-    ranked = (
-        select(
-            Report.source_id,
-            DeliveryAttempt.result,
-            func.row_number()
-            .over(partition_by=Report.source_id, order_by=DeliveryAttempt.id.desc())
-            .label("rank"),
-        )
-        .join(Report, Report.id == DeliveryAttempt.report_id)
-        .subquery()
-    )
+    ranked = _ranked_attempts(DeliveryAttempt.result).subquery()
     query = (
         select(ranked.c.source_id, ranked.c.result)
         .where(ranked.c.rank <= window)
