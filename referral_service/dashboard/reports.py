@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -98,20 +99,24 @@ def show(report_id: str):
     )
 
 
-def _flash_problem(problem: ProblemError) -> None:
-    flash(_("Not done: %(detail)s", detail=problem.detail or problem.title), "error")
+def _attempt(action: Callable[[], object], done: str) -> None:
+    """Run a staff action; flash `done` if it worked, else the problem it raised."""
+    try:
+        action()
+    except ProblemError as problem:
+        flash(_("Not done: %(detail)s", detail=problem.detail or problem.title), "error")
+    else:
+        flash(done, "success")
 
 
 @bp.post("/reports/<report_id>/requeue")
 @staff_required("operator")
 def requeue(report_id: str):
     """Put one FAILED report back in the queue."""
-    try:
-        requeue_report(db.session(), report_id, g.user.name)
-    except ProblemError as problem:
-        _flash_problem(problem)
-    else:
-        flash(_("Report re-queued; it will be sent within seconds."), "success")
+    _attempt(
+        lambda: requeue_report(db.session(), report_id, g.user.name),
+        _("Report re-queued; it will be sent within seconds."),
+    )
     return redirect(url_for(".show", report_id=report_id))
 
 
@@ -134,12 +139,10 @@ def pause(source_id: str):
     """Stop delivering to a source until someone resumes it."""
     form = PauseForm()
     reason = (form.reason.data or "").strip() or _("paused from the dashboard")
-    try:
-        pause_source(db.session(), source_id, g.user.name, reason)
-    except ProblemError as problem:
-        _flash_problem(problem)
-    else:
-        flash(_("Delivery to %(source)s paused.", source=source_id), "success")
+    _attempt(
+        lambda: pause_source(db.session(), source_id, g.user.name, reason),
+        _("Delivery to %(source)s paused.", source=source_id),
+    )
     return redirect(url_for("dashboard.overview.index"))
 
 
@@ -147,10 +150,8 @@ def pause(source_id: str):
 @staff_required("operator")
 def resume(source_id: str):
     """Deliver to a source again."""
-    try:
-        resume_source(db.session(), source_id, g.user.name)
-    except ProblemError as problem:
-        _flash_problem(problem)
-    else:
-        flash(_("Delivery to %(source)s resumed.", source=source_id), "success")
+    _attempt(
+        lambda: resume_source(db.session(), source_id, g.user.name),
+        _("Delivery to %(source)s resumed.", source=source_id),
+    )
     return redirect(url_for("dashboard.overview.index"))
