@@ -45,21 +45,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(api: Api) -> None:
-    from referral_service.health import blp as health
-
-    api.register_blueprint(health)
+    # Imported here: the blueprints use this package's accessors (settings(), sources()).
     from referral_service.cases.routes import blp as cases
-
-    api.register_blueprint(cases)
+    from referral_service.dashboard.api import blp as sync_status
     from referral_service.delivery.routes import blp as delivery
-
-    api.register_blueprint(delivery)
+    from referral_service.health import blp as health
     from referral_service.intake.routes import blp as intake
 
-    api.register_blueprint(intake)
-    from referral_service.dashboard.api import blp as sync_status
-
-    api.register_blueprint(sync_status)
+    for blueprint in (health, intake, cases, delivery, sync_status):
+        api.register_blueprint(blueprint)
 
 
 def _init_staff_pages(app: Flask) -> None:
