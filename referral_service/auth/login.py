@@ -105,8 +105,19 @@ def require_staff(role: str = "viewer") -> None:
         abort(403)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the overview: never an open redirect.
+
+    Browsers read `/\\host` as `//host` and drop tabs and newlines (`/<tab>/host` is
+    `//host` too), so a backslash or any control character sends to the overview.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return url_for("dashboard.overview.index")
 
@@ -128,7 +139,7 @@ def login():
             session.clear()  # a fresh session: no fixation
             session.permanent = True
             session.update(user_id=user.id, **({"lang": lang} if lang else {}))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     status = 401 if error else 200
     return render_template("login.html", form=form, error=error), status
 

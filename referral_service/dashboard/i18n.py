@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, session, url_for
+from flask import Blueprint, redirect, request, session
+
+from referral_service.auth.login import safe_next
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
@@ -24,7 +26,4 @@ def switch(code: str):
     """Remember a language for this browser session and go back where the user was."""
     if code in LANGUAGES:
         session["lang"] = code
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.overview.index")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next")))

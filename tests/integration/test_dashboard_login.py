@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from referral_service import db
@@ -49,14 +50,27 @@ def test_signing_in_opens_the_page_asked_for_with_a_safe_cookie(app, client):
     assert client.get("/dashboard/cases").status_code == 200
 
 
-def test_next_pointing_elsewhere_is_ignored(app, client):
+# Each of these takes a browser to another site: `\\` reads as `/`, tabs are dropped.
+FOREIGN_TARGETS = ["//evil.example/x", "https://evil.x/", "/\\evil.example", "/\t/evil.example"]
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_next_pointing_elsewhere_is_ignored(app, client, target):
     name = _user(app)
     token = csrf_token(client, "/login")
 
     response = client.post(
-        "/login?next=//evil.example/x",
+        "/login",
+        query_string={"next": target},
         data={"name": name, "password": PASSWORD, "csrf_token": token},
     )
+
+    assert response.headers["Location"] == "/dashboard"
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_the_language_switch_stays_on_this_site(client, target):
+    response = client.get("/language/en", query_string={"next": target})
 
     assert response.headers["Location"] == "/dashboard"
 
