@@ -17,7 +17,8 @@ install: $(BIN)/referral-service
 
 ## Serve web + scheduler on http://127.0.0.1:$(PORT) with SQLite and the demo sources.
 run: install
-	REFERRAL_DEMO=$${REFERRAL_DEMO:-1} $(BIN)/referral-service serve
+	REFERRAL_DEMO=$${REFERRAL_DEMO:-1} REFERRAL_SERVER_SECURE_COOKIES=$${REFERRAL_SERVER_SECURE_COOKIES:-false} \
+		$(BIN)/referral-service serve
 
 ## With `make run` going in another terminal: demo traffic and callbacks (see README, Dashboard).
 demo: install

@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SECRET_KEY=settings.secrets.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.server["secure_cookies"],
         JSON_AS_ASCII=False,
         API_TITLE="referral-service",
         API_VERSION="v1",

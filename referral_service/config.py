@@ -48,6 +48,7 @@ class ConfigError(Exception):
 class _ServerSchema(Schema):
     host = fields.String(required=True)
     port = fields.Integer(required=True, validate=validate.Range(1, 65535))
+    secure_cookies = fields.Boolean(required=True)
 
 
 class _DatabaseSchema(Schema):

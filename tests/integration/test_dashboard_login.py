@@ -47,6 +47,7 @@ def test_signing_in_opens_the_page_asked_for_with_a_safe_cookie(app, client):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+    assert "Secure" in cookie  # [server] secure_cookies defaults to on
     assert client.get("/dashboard/cases").status_code == 200
 
 
