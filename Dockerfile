@@ -20,4 +20,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
 # Web workers never run the scheduler; run `referral-service worker` as its own container.
-CMD ["sh", "-c", "referral-service db upgrade && exec gunicorn --bind 0.0.0.0:${PORT} --workers 4 --threads 4 --worker-class gthread --access-logfile - referral_service.wsgi:app"]
+CMD ["sh", "-c", "referral-service db upgrade && exec gunicorn --bind 0.0.0.0:${PORT} --workers 4 --threads 4 --worker-class gthread referral_service.wsgi:app"]
