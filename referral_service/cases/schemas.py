@@ -169,7 +169,8 @@ class CaseSchema(CaseSummarySchema):
     @post_dump
     def mask(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if not is_admin():
-            data["warnings"] = _masked(data["warnings"])
+            for key in ("warnings", "summary", "reason", "note"):
+                data[key] = _masked(data[key])
         return data
 
 

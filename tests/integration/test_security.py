@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from referral_service import db
 from referral_service.config import PROJECT_ROOT
+from tests.builders import build_case
 
 
 def test_the_production_image_keeps_query_strings_out_of_the_logs():
@@ -13,3 +15,17 @@ def test_the_production_image_keeps_query_strings_out_of_the_logs():
     assert "gunicorn" in command
     assert "--access-logfile" not in command
     assert "--access-log-format" not in command
+
+
+def test_free_text_of_a_case_is_masked_for_non_admins(app, client, auth):
+    # Clerks write ID and phone numbers into a summary or a reason; only admins see them.
+    text = "原告身份证440106198503151233，电话13800138000"
+    with app.app_context():
+        case_id = build_case(db.session(), summary=text, reason=text, note=text).id
+
+    masked = client.get(f"/api/v1/cases/{case_id}", headers=auth("viewer")).json
+    full = client.get(f"/api/v1/cases/{case_id}", headers=auth("admin")).json
+
+    expected = "原告身份证440106********1233，电话138****8000"
+    assert (masked["summary"], masked["reason"], masked["note"]) == (expected,) * 3
+    assert (full["summary"], full["reason"], full["note"]) == (text,) * 3
