@@ -16,8 +16,10 @@ from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from referral_service import db
+from referral_service.config import Settings
 from referral_service.dashboard.status import (
     attempts_by_result,
     inbound_by_outcome,
@@ -64,7 +66,7 @@ class DatabaseCollector:
             "Pushes kept, by source and outcome",
             labels=["source", "outcome"],
         )
-        for (source, outcome), count in sorted(inbound_by_outcome(session).items()):
+        for (source, outcome), count in sorted(_inbound_counts(session, settings).items()):
             inbound.add_metric([source, outcome], count)
         yield inbound
         attempts = CounterMetricFamily(
@@ -104,6 +106,17 @@ class DatabaseCollector:
         cases.add_metric(["overdue"], status.cases_overdue)
         cases.add_metric(["due_soon"], status.cases_due_soon)
         yield cases
+
+
+def _inbound_counts(session: Session, settings: Settings) -> dict[tuple[str, str], int]:
+    """Inbound counts by source and outcome; ids of no configured source (anyone may push
+    to any URL) share the label "unknown", so the series stay few."""
+    known = {source.id for source in settings.sources.all()}
+    counts: dict[tuple[str, str], int] = {}
+    for (source, outcome), count in inbound_by_outcome(session).items():
+        key = (source if source in known else "unknown", outcome)
+        counts[key] = counts.get(key, 0) + count
+    return counts
 
 
 def init_app(app: Flask) -> None:

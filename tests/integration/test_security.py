@@ -29,3 +29,15 @@ def test_free_text_of_a_case_is_masked_for_non_admins(app, client, auth):
     expected = "原告身份证440106********1233，电话138****8000"
     assert (masked["summary"], masked["reason"], masked["note"]) == (expected,) * 3
     assert (full["summary"], full["reason"], full["note"]) == (text,) * 3
+
+
+def test_pushes_to_made_up_sources_share_one_metrics_label(client):
+    # /metrics is open to the scraper; anyone may push, so a label per URL would grow forever.
+    for name in ("made-up-1", "made-up-2", "made-up-3"):
+        client.post(f"/api/v1/sources/{name}/referrals", data=b"{}")
+
+    metrics = client.get("/metrics").get_data(as_text=True)
+
+    assert "made-up" not in metrics
+    line = 'referral_inbound_messages_total{outcome="unknown_source",source="unknown"} 3.0'
+    assert line in metrics.splitlines()
