@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from referral_service.delivery.claim import held_back
 from referral_service.errors import ProblemError
 from referral_service.models import Case, Party
 
@@ -81,7 +82,10 @@ def search_cases(
 
 
 def get_case(db: Session, case_id: int) -> Case:
-    """The case with this id, parties, events and reports loaded; 404 problem if none."""
+    """The case with this id, parties, events and reports loaded; 404 problem if none.
+
+    Each report gets `waiting_for`: why a PENDING report is held back, or None.
+    """
     case = db.get(
         Case,
         case_id,
@@ -89,4 +93,7 @@ def get_case(db: Session, case_id: int) -> Case:
     )
     if case is None:
         raise ProblemError(404, "Not Found", f"No case {case_id}.", slug="case-not-found")
+    holds = held_back(db, [report.id for report in case.reports])
+    for report in case.reports:
+        report.waiting_for = str(holds[report.id]) if report.id in holds else None
     return case

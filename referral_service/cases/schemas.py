@@ -141,6 +141,11 @@ class ReportSummarySchema(Schema):
     next_attempt_at = LocalDateTime()
     delivered_at = LocalDateTime(allow_none=True)
     last_error = fields.String(allow_none=True)
+    waiting_for = fields.String(
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "Why a PENDING report is held back by an earlier one."},
+    )
 
 
 class CaseSchema(CaseSummarySchema):

@@ -56,9 +56,22 @@ def test_case_detail_has_the_contract_fields(app, client, auth):
         "next_attempt_at",
         "delivered_at",
         "last_error",
+        "waiting_for",
     }
     assert report["last_error"] == "HTTP 503"
+    assert report["waiting_for"] is None
     assert response.headers["ETag"] == f'"{body["version"]}"'
+
+
+def test_a_report_held_by_a_failed_earlier_one_says_so(app, client, auth):
+    with app.app_context():
+        case = build_case(db.session(), status="SETTLED")
+        first = build_report(db.session(), case, case_status="ACCEPTED", status="FAILED")
+        build_report(db.session(), case, case_status="SETTLED")
+        case_id, first_id = case.id, first.id
+    reports = client.get(f"/api/v1/cases/{case_id}", headers=auth("viewer")).json["reports"]
+    assert reports[0]["waiting_for"] is None
+    assert reports[1]["waiting_for"] == f"waiting for report {first_id} (FAILED)"
 
 
 def test_personal_data_is_masked_unless_admin(app, client, auth):
