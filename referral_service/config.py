@@ -249,15 +249,29 @@ def load_secrets(env: Mapping[str, str]) -> Secrets:
     )
 
 
+# Settings that carry credentials: allowed only from the environment.
+_FILE_SECRETS = (("alerts", "webhook_url"), ("alerts", "smtp_password"))
+
+
+def _refuse_file_secrets(file: dict, path: Path | str) -> None:
+    for section, key in _FILE_SECRETS:
+        if file.get(section, {}).get(key):
+            raise ConfigError(
+                f"{path}: {section}.{key} is a secret; set "
+                f"REFERRAL_{section.upper()}_{key.upper()} in the environment instead"
+            )
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
     """Build validated settings; raise ConfigError naming the first bad key(s)."""
     env = os.environ if env is None else env
-    raw = _read_toml(DEFAULT_CONFIG_DIR / "default.toml")
-    raw.setdefault("sources_dir", str(DEFAULT_CONFIG_DIR / "sources"))
-    if env.get("REFERRAL_CONFIG"):
-        raw = _merge(raw, _read_toml(Path(env["REFERRAL_CONFIG"])))
+    raw: dict[str, Any] = {"sources_dir": str(DEFAULT_CONFIG_DIR / "sources")}
+    for path in filter(None, [DEFAULT_CONFIG_DIR / "default.toml", env.get("REFERRAL_CONFIG")]):
+        file = _read_toml(Path(path))
+        _refuse_file_secrets(file, path)
+        raw = _merge(raw, file)
     raw = _merge(raw, _env_overrides(raw, env))
     raw = _merge(raw, overrides or {})
     try:

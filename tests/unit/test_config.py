@@ -106,3 +106,12 @@ def test_invalid_source_names_file_and_key(tmp_path: Path):
     }
     with pytest.raises(ConfigError, match=r"y-court\.toml.*\n.*kind"):
         load_settings(env=env)
+
+
+def test_alert_channel_secrets_are_refused_in_a_config_file(tmp_path: Path):
+    file = tmp_path / "site.toml"
+    file.write_text('[alerts]\nsmtp_password = "hunter22"\n')
+    with pytest.raises(ConfigError, match="REFERRAL_ALERTS_SMTP_PASSWORD"):
+        load_settings(env={**TEST_ENV, "REFERRAL_CONFIG": str(file)})
+    env = {**TEST_ENV, "REFERRAL_ALERTS_SMTP_PASSWORD": "hunter22"}
+    assert load_settings(env=env).alerts["smtp_password"] == "hunter22"
