@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from referral_service import db, sources
+from referral_service.auth import is_admin
 from referral_service.auth.login import staff_required
 from referral_service.dashboard.forms import ActionForm, InboundFilter
 from referral_service.dashboard.labels import label
 from referral_service.dashboard.pages import page_of, source_choices
 from referral_service.dashboard.parsed import parsed_rows
 from referral_service.dashboard.status import ACCEPTED_OUTCOMES, LOCAL_TZ
-from referral_service.dashboard.templating import is_admin
 from referral_service.errors import ProblemError
 from referral_service.intake.replay import replay_message
 from referral_service.models import Case, InboundMessage

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_babel import format_datetime, format_timedelta, get_locale
 
+from referral_service.auth import is_admin
 from referral_service.auth.accounts import role_allows
 from referral_service.dashboard.i18n import LANGUAGES
 from referral_service.dashboard.labels import label
@@ -55,9 +56,9 @@ def private(value: Any, kind: str = "text") -> Any:
     return _MASKS[kind](str(value))
 
 
-def is_admin() -> bool:
-    user = g.get("user")
-    return user is not None and user.role == "admin"
+def party_name(party: Any) -> str:
+    """A party's name as the current user may see it: a person's is masked unless admin."""
+    return party.name if party.type != "PERSON" else private(party.name, "name")
 
 
 def _page_context() -> dict[str, Any]:
@@ -74,6 +75,8 @@ def _page_context() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Register the filters and the page context."""
-    app.jinja_env.filters.update(local_time=local_time, ago=ago, duration=duration, private=private)
+    app.jinja_env.filters.update(
+        local_time=local_time, ago=ago, duration=duration, private=private, party_name=party_name
+    )
     app.jinja_env.globals.update(label=label)
     app.context_processor(_page_context)

@@ -283,6 +283,7 @@ def test_case_page_answers_whether_the_court_got_the_outcome(app, client):
     assert f"/dashboard/reports/{report_id}" in page
     assert "刘**" in page and "440106********1233" in page
     assert "440106198503151233" not in page
+    assert "某某银行股份有限公司广州分行" in page  # an organisation's name is not personal data
 
     sign_in(app, client, "admin")
     assert "440106198503151233" in _text(client, f"/dashboard/cases/{case_id}")
