@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -91,7 +92,9 @@ class Sender:
             return SendResult(
                 started_at=started_at,
                 duration_ms=_elapsed_ms(clock),
-                error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS],
+                error=_without_query(f"{type(exc).__name__}: {exc}", source.callback_url)[
+                    :EXCERPT_CHARS
+                ],
                 transient=isinstance(exc, TRANSIENT_ERRORS),
             )
         return SendResult(
@@ -108,6 +111,12 @@ class Sender:
     def close(self) -> None:
         """Close pooled connections."""
         self.http.close()
+
+
+def _without_query(text: str, url: str) -> str:
+    """Hide the callback URL's query string (it may carry a token) from an error text."""
+    query = urlsplit(url).query
+    return text.replace(query, "[query hidden]") if query else text
 
 
 def _status_error(response: requests.Response) -> str:

@@ -245,3 +245,27 @@ def test_backoff_schedule_and_exhaustion_after_max_attempts(app, mocked, deliver
     assert len(mocked.calls) == 8
     total = (report.failed_at - NOW).total_seconds()
     assert 0.9 * sum(DEFAULT_BACKOFF) <= total <= 1.1 * sum(DEFAULT_BACKOFF)  # about a day
+
+
+@responses.activate
+def test_a_network_error_never_shows_the_callback_query_string():
+    from referral_service.config import load_settings
+    from referral_service.delivery.send import Outgoing, Sender
+    from tests.conftest import TEST_ENV
+
+    court = load_settings(env=TEST_ENV).sources.get("gz-intermediate-court")
+    source = replace(court, callback_url=URL + "?access_token=s3cr3t")
+    responses.post(
+        source.callback_url,
+        body=requests.ConnectionError(f"Max retries exceeded with url: {source.callback_url}"),
+    )
+    report = Outgoing(
+        id="01TEST",
+        source_id=source.id,
+        content_type="application/xml",
+        body="<OutcomeReport/>",
+        attempt_count=0,
+    )
+    result = Sender(1, 1).send(source, report)
+    assert "ConnectionError" in result.error
+    assert "s3cr3t" not in result.error
