@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run demo test test-sqlite lint format bench migration clean install translations
+.PHONY: run demo test lint format bench migration clean install translations
 
 $(BIN)/referral-service: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,12 +29,12 @@ test: install
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check referral_service tests bench
-	$(BIN)/ruff format --check referral_service tests bench
+	$(BIN)/ruff check referral_service tests bench docs
+	$(BIN)/ruff format --check referral_service tests bench docs
 
 format: install
-	$(BIN)/ruff format referral_service tests bench
-	$(BIN)/ruff check --fix referral_service tests bench
+	$(BIN)/ruff format referral_service tests bench docs
+	$(BIN)/ruff check --fix referral_service tests bench docs
 
 ## Benchmarks: each prints its figures beside a baseline measured in the same run.
 bench: install
