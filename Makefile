@@ -7,10 +7,10 @@ export PORT
 
 .PHONY: run demo test lint format bench migration clean install translations
 
-$(BIN)/referral-service: pyproject.toml
+$(BIN)/referral-service: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
 	touch $@
 
 install: $(BIN)/referral-service
