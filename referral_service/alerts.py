@@ -15,7 +15,9 @@ Conditions (each keyed, e.g. `delivery_failing:gz-arbitration`):
 State lives in the `alerts` table, one row per firing. A start is announced while the
 alert is open; a clear only if its start was announced. A notification that no channel
 took is tried again at the next run. Texts carry ids, counts and error codes, never
-personal data. On PostgreSQL an advisory lock lets one worker evaluate at a time.
+personal data; they are in the `[alerts] language` (Chinese unless "en"), from the
+dashboard's catalogue, and so is the detail the dashboard shows. On PostgreSQL an
+advisory lock lets one worker evaluate at a time.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from referral_service import db, settings, sources
 from referral_service.config import Settings
+from referral_service.dashboard.labels import label, pauser
 from referral_service.dashboard.status import (
     recent_refused,
     sync_status,
@@ -45,14 +50,6 @@ from referral_service.sources import SourceRegistry
 
 log = logging.getLogger(__name__)
 
-KIND_TEXT = {
-    "delivery_failing": "回传失败 deliveries failing",
-    "source_paused": "回传已暂停 delivery paused",
-    "oldest_undelivered": "报告久未送达 report undelivered too long",
-    "inbound_refused": "转介被拒收 referrals refused",
-    "worker_stale": "后台任务无心跳 worker silent",
-    "cases_overdue": "案件已超期 cases overdue",
-}
 _LOCK_KEY = 0x7265666572  # any constant shared by every worker of the database
 
 
@@ -76,7 +73,7 @@ class Channel(Protocol):
 
 
 def _minutes(seconds: int) -> str:
-    return f"{seconds // 60} min"
+    return _("%(n)s min", n=seconds // 60)
 
 
 def conditions(
@@ -99,8 +96,14 @@ def conditions(
                     f"delivery_failing:{s.id}",
                     "delivery_failing",
                     s.id,
-                    f"{s.id}: {failed} report(s) FAILED, last {streak} attempt(s) failed; "
-                    f"last error: {error}",
+                    _(
+                        "%(source)s: %(failed)s report(s) FAILED, last %(streak)s attempt(s) "
+                        "failed; last error: %(error)s",
+                        source=s.id,
+                        failed=failed,
+                        streak=streak,
+                        error=error,
+                    ),
                 )
             )
         if s.paused:
@@ -109,7 +112,11 @@ def conditions(
                     f"source_paused:{s.id}",
                     "source_paused",
                     s.id,
-                    f"{s.id}: paused by {s.paused_by or '?'}",
+                    _(
+                        "%(source)s: paused by %(who)s",
+                        source=s.id,
+                        who=pauser(s.paused_by),
+                    ),
                 )
             )
         age = s.oldest_pending_seconds
@@ -119,8 +126,12 @@ def conditions(
                     f"oldest_undelivered:{s.id}",
                     "oldest_undelivered",
                     s.id,
-                    f"{s.id}: oldest undelivered report is {_minutes(age)} old "
-                    f"(limit {_minutes(cfg['oldest_undelivered_seconds'])})",
+                    _(
+                        "%(source)s: oldest undelivered report is %(age)s old (limit %(limit)s)",
+                        source=s.id,
+                        age=_minutes(age),
+                        limit=_minutes(cfg["oldest_undelivered_seconds"]),
+                    ),
                 )
             )
         if refused.get(s.id):
@@ -129,8 +140,12 @@ def conditions(
                     f"inbound_refused:{s.id}",
                     "inbound_refused",
                     s.id,
-                    f"{s.id}: {refused[s.id]} push(es) refused in the last "
-                    f"{_minutes(cfg['refused_window_seconds'])}",
+                    _(
+                        "%(source)s: %(n)s push(es) refused in the last %(window)s",
+                        source=s.id,
+                        n=refused[s.id],
+                        window=_minutes(cfg["refused_window_seconds"]),
+                    ),
                 )
             )
     heartbeat_age = status.heartbeat_age_seconds
@@ -140,7 +155,11 @@ def conditions(
                 "worker_stale",
                 "worker_stale",
                 None,
-                f"no worker heartbeat for {heartbeat_age} s (last: {status.heartbeat_worker})",
+                _(
+                    "no worker heartbeat for %(n)s s (last: %(worker)s)",
+                    n=heartbeat_age,
+                    worker=status.heartbeat_worker,
+                ),
             )
         )
     if status.cases_overdue:
@@ -149,7 +168,7 @@ def conditions(
                 "cases_overdue",
                 "cases_overdue",
                 None,
-                f"{status.cases_overdue} open case(s) past their deadline",
+                _("%(n)s open case(s) past their deadline", n=status.cases_overdue),
             )
         )
     return found
@@ -234,12 +253,13 @@ def _announce(channels: list[Channel], subject: str, body: str) -> bool:
 
 
 def _message(alert: Alert, started: bool) -> tuple[str, str]:
-    what = KIND_TEXT.get(alert.kind, alert.kind)
+    what = label(alert.kind)
     if started:
-        return f"[referral-service] 告警 ALERT: {what}", alert.detail
+        return "[referral-service] " + _("ALERT: %(what)s", what=what), alert.detail
+    since = f"{alert.started_at:%Y-%m-%d %H:%M}"
     return (
-        f"[referral-service] 已恢复 CLEARED: {what}",
-        f"{alert.detail}\n(cleared; firing since {alert.started_at:%Y-%m-%d %H:%M} UTC)",
+        "[referral-service] " + _("CLEARED: %(what)s", what=what),
+        alert.detail + "\n" + _("(cleared; firing since %(time)s UTC)", time=since),
     )
 
 
@@ -256,10 +276,22 @@ def evaluate_alerts(
     channels: list[Channel] | None = None,
     now: datetime | None = None,
 ) -> list[Alert]:
-    """Open alerts for new conditions, clear ended ones, announce each change once.
+    """Open alerts for new conditions, clear ended ones, announce each change once, with
+    details and texts in the `[alerts] language`.
 
     Returns the alerts announced in this run. Commits.
     """
+    with force_locale(config.alerts["language"]):
+        return _evaluate(db_session, config, registry, channels, now)
+
+
+def _evaluate(
+    db_session: Session,
+    config: Settings,
+    registry: SourceRegistry,
+    channels: list[Channel] | None,
+    now: datetime | None,
+) -> list[Alert]:
     now = now or utcnow()
     channels = configured_channels(config) if channels is None else channels
     if not _take_lock(db_session):

@@ -84,6 +84,7 @@ class _AlertsSchema(Schema):
     refused_window_seconds = fields.Integer(required=True, validate=validate.Range(1))
     heartbeat_stale_seconds = fields.Integer(required=True, validate=validate.Range(1))
     failing_attempts = fields.Integer(required=True, validate=validate.Range(1))
+    language = fields.String(required=True, validate=validate.OneOf(["zh", "en"]))
     webhook_url = fields.String(required=True)
     smtp_host = fields.String(required=True)
     smtp_port = fields.Integer(required=True, validate=validate.Range(1, 65535))

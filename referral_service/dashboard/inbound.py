@@ -141,7 +141,7 @@ def replay(message_id: str):
     try:
         replayed = replay_message(db.session(), message_id, g.user.name)
     except ProblemError as problem:
-        flash(_("Not replayed: %(detail)s", detail=problem.detail or problem.title), "error")
+        flash(_("Not replayed: %(detail)s", detail=label(problem.title)), "error")
         return redirect(url_for(".show", message_id=message_id))
     category = "success" if replayed.http_status < 300 else "warning"
     flash(_("Replayed: %(outcome)s.", outcome=label(replayed.outcome)), category)

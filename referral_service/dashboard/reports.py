@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from referral_service import db, sources
 from referral_service.auth.login import staff_required
 from referral_service.dashboard.forms import ActionForm, PauseForm, ReportFilter
+from referral_service.dashboard.labels import label
 from referral_service.dashboard.pages import page_of, source_choices
 from referral_service.dashboard.status import REPORT_STATUSES
 from referral_service.delivery.operations import pause_source, requeue_report, resume_source
@@ -27,7 +28,7 @@ REQUEUE_LIMIT = 500
 def _filter() -> ReportFilter:
     form = ReportFilter(request.args)
     form.source.choices = source_choices()
-    form.status.choices = [("", _("any")), *((s, s) for s in REPORT_STATUSES)]
+    form.status.choices = [("", _("any")), *((s, label(s)) for s in REPORT_STATUSES)]
     form.validate()
     return form
 
@@ -104,7 +105,7 @@ def _attempt(action: Callable[[], object], done: str) -> None:
     try:
         action()
     except ProblemError as problem:
-        flash(_("Not done: %(detail)s", detail=problem.detail or problem.title), "error")
+        flash(_("Not done: %(detail)s", detail=label(problem.title)), "error")
     else:
         flash(done, "success")
 

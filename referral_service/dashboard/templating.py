@@ -15,7 +15,7 @@ from flask_babel import format_datetime, format_timedelta, get_locale
 from referral_service.auth import is_admin
 from referral_service.auth.accounts import role_allows
 from referral_service.dashboard.i18n import LANGUAGES
-from referral_service.dashboard.labels import label
+from referral_service.dashboard.labels import coded, label, pause_reason, pauser
 from referral_service.masking import mask_address, mask_id_number, mask_name, mask_phone, mask_text
 from referral_service.models import utcnow
 
@@ -78,5 +78,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         local_time=local_time, ago=ago, duration=duration, private=private, party_name=party_name
     )
-    app.jinja_env.globals.update(label=label)
+    app.jinja_env.globals.update(label=label, coded=coded, pauser=pauser, pause_reason=pause_reason)
     app.context_processor(_page_context)

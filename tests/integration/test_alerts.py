@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from referral_service import db
+from referral_service import create_app, db
 from referral_service.alerts import _LOCK_KEY, evaluate_alerts
 from referral_service.models import Alert, Report, utcnow
 from tests.builders import (
@@ -19,6 +19,7 @@ from tests.builders import (
     build_report,
     build_source_state,
 )
+from tests.conftest import make_settings
 
 
 class Recorder:
@@ -68,7 +69,7 @@ def test_a_failing_source_is_announced_once_and_its_recovery_once(app):
 
     assert len(channel.sent) == 2
     assert "gz-intermediate-court" in channel.sent[0][1]
-    assert "CLEARED" in channel.sent[1][0]
+    assert "已恢复" in channel.sent[1][0]
 
 
 def test_retries_fire_only_after_several_failures_in_a_row(app):
@@ -96,6 +97,46 @@ def test_alert_texts_carry_no_personal_data(app):
     assert "13800138000" not in text_sent
     assert "138****8000" in text_sent
     assert "刘某某" not in text_sent
+
+
+@pytest.mark.parametrize(
+    ("overrides", "started", "cleared", "detail"),
+    [
+        (
+            {},  # the default
+            "[referral-service] 告警：回传失败",
+            "[referral-service] 已恢复：回传失败",
+            "gz-intermediate-court：1 份报告回传失败（FAILED）",
+        ),
+        (
+            {"alerts": {"language": "en"}},
+            "[referral-service] ALERT: deliveries failing",
+            "[referral-service] CLEARED: deliveries failing",
+            "gz-intermediate-court: 1 report(s) FAILED",
+        ),
+    ],
+)
+def test_alert_texts_are_in_the_configured_language(
+    database_url, overrides, started, cleared, detail
+):
+    app = create_app(make_settings(database_url, **overrides))
+    try:
+        report_id = _failed_report(app)
+        channel = Recorder()
+        _evaluate(app, channel)
+        with app.app_context():
+            db.session().get(Report, report_id).status = "DELIVERED"
+            db.session().commit()
+        _evaluate(app, channel)
+        with app.app_context():
+            stored = db.session().scalar(select(Alert.detail))
+    finally:
+        app.extensions["db"].engine.dispose()
+
+    (subject_started, body_started), (subject_cleared, body_cleared) = channel.sent
+    assert (subject_started, subject_cleared) == (started, cleared)
+    assert body_started.startswith(detail) and body_cleared.startswith(detail)
+    assert stored.startswith(detail)  # what the alerts page shows
 
 
 def test_a_channel_failure_is_retried_at_the_next_run_and_then_sent_once(app):
@@ -168,6 +209,7 @@ def test_the_alerts_page_lists_alerts_and_channels(app, client):
     page = client.get("/dashboard/alerts").get_data(as_text=True)
 
     assert "回传失败" in page and "告警中" in page
+    assert "1 份报告回传失败（FAILED）" in page and "report(s) FAILED" not in page
     assert "群机器人" in page and "未配置" in page
     assert "回传失败" in client.get("/dashboard").get_data(as_text=True)
 

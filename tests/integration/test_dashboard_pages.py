@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from referral_service import db
-from referral_service.models import InboundMessage, Report, SourceState, utcnow
+from referral_service.models import CaseEvent, InboundMessage, Report, SourceState, utcnow
 from tests.builders import (
     build_attempt,
     build_case,
@@ -287,6 +287,28 @@ def test_case_page_answers_whether_the_court_got_the_outcome(app, client):
 
     sign_in(app, client, "admin")
     assert "440106198503151233" in _text(client, f"/dashboard/cases/{case_id}")
+
+
+def test_case_page_names_codes_in_chinese(app, client):
+    with app.app_context():
+        s = db.session()
+        case = build_case(s, status="DECLINED", reason_code="OUT_OF_SCOPE")
+        s.add(CaseEvent(case_id=case.id, kind="deadline_changed", actor="alice", data={}))
+        s.commit()
+        case_id = case.id
+    sign_in(app, client, "viewer")
+
+    page = _text(client, f"/dashboard/cases/{case_id}")
+
+    assert "原告 · 自然人" in page and "被告 · 单位" in page
+    assert "PLAINTIFF" not in page and "ORGANIZATION" not in page
+    assert "期限已变更" in page and "deadline_changed" not in page
+    assert "诉前委派" in page and "PRE_LITIGATION" not in page
+    assert "不属于受理范围 (OUT_OF_SCOPE)" in page  # the code staff quote stays beside it
+
+    client.get("/language/en")
+    page = _text(client, f"/dashboard/cases/{case_id}")
+    assert "plaintiff · person" in page and "deadline changed" in page
 
 
 def test_every_page_renders_in_english(app, client):
