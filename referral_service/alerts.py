@@ -44,6 +44,7 @@ from referral_service.dashboard.status import (
     sync_status,
     trailing_failures,
 )
+from referral_service.localtime import local_iso
 from referral_service.masking import mask_text
 from referral_service.models import Alert, utcnow
 from referral_service.sources import SourceRegistry
@@ -256,10 +257,10 @@ def _message(alert: Alert, started: bool) -> tuple[str, str]:
     what = label(alert.kind)
     if started:
         return "[referral-service] " + _("ALERT: %(what)s", what=what), alert.detail
-    since = f"{alert.started_at:%Y-%m-%d %H:%M}"
+    since = local_iso(alert.started_at)
     return (
         "[referral-service] " + _("CLEARED: %(what)s", what=what),
-        alert.detail + "\n" + _("(cleared; firing since %(time)s UTC)", time=since),
+        alert.detail + "\n" + _("(cleared; firing since %(time)s)", time=since),
     )
 
 

@@ -136,6 +136,7 @@ def test_alert_texts_are_in_the_configured_language(
     (subject_started, body_started), (subject_cleared, body_cleared) = channel.sent
     assert (subject_started, subject_cleared) == (started, cleared)
     assert body_started.startswith(detail) and body_cleared.startswith(detail)
+    assert "+08:00" in body_cleared  # when it started, in the staff's time zone
     assert stored.startswith(detail)  # what the alerts page shows
 
 
