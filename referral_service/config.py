@@ -142,6 +142,7 @@ class Settings:
 
     @property
     def database_url(self) -> str:
+        """The SQLAlchemy URL of the database."""
         return self.database["url"]
 
 

@@ -54,6 +54,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
         return self.engine.dialect.name
 
     def ping(self) -> None:

@@ -63,6 +63,7 @@ class CallbackReceiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        """Stop serving and close the socket."""
         self.server.shutdown()
         self.server.server_close()
 
@@ -74,6 +75,7 @@ class CallbackReceiver:
             return status if self.calls[source_id] <= refuse else 200
 
     def verified(self, source_id: str, body: bytes, headers: dict[str, str]) -> bool:
+        """True when the callback carries a valid Standard Webhooks signature."""
         try:
             Webhook(self.secrets[source_id]).verify(body, headers, json_parse=False)
         except (WebhookVerificationError, KeyError):
@@ -183,6 +185,7 @@ class Client:
         self.staff = {"Authorization": f"Bearer {token}"}
 
     def push(self, source_id: str, body: bytes, what: str) -> dict[str, Any]:
+        """Push `body` signed as the source would; print and return the answer."""
         source = self.settings.sources.get(source_id)
         headers = sign_headers(source.secret, body)
         headers["Content-Type"] = (
@@ -198,6 +201,7 @@ class Client:
         return response.json()
 
     def move(self, case_id: int, *steps: dict[str, Any]) -> None:
+        """Post each transition in turn through the staff API."""
         for step in steps:
             response = self.http.post(
                 f"{self.url}/api/v1/cases/{case_id}/transitions",

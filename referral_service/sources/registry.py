@@ -86,6 +86,7 @@ class Source:
 
     @property
     def env_prefix(self) -> str:
+        """This source's `REFERRAL_SOURCE_<ID>_` environment prefix."""
         return env_prefix(self.id)
 
 
