@@ -130,6 +130,23 @@ def worker() -> None:
 cli.add_command(mapping_group)
 
 
+@cli.group("data")
+def data_group() -> None:
+    """Data at rest."""
+
+
+@data_group.command("rekey")
+def data_rekey() -> None:
+    """Re-encrypt personal data and raw bodies under the first key of REFERRAL_DATA_KEYS."""
+    from referral_service import rekey
+
+    app = _app()
+    with app.app_context():
+        count = rekey.rekey(db.session())
+        left = rekey.count_stale(db.session())
+    click.echo(f"re-encrypted {count} row(s); {left} left under older keys")
+
+
 @cli.command("demo")
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The service.")
 @click.option("--receiver-port", default=8099, show_default=True, help="Where callbacks land.")
