@@ -95,6 +95,21 @@ def test_personal_data_is_masked_unless_admin(app, client, auth):
     )
 
 
+def test_timeline_notes_are_masked_unless_admin(app, client, auth):
+    # A note typed into a transition lands in the event's data, not only on the case.
+    case_id = new_case(app)
+    note = "已联系原告，身份证440106198503151233，电话13800138000"
+    assert move(client, auth("operator"), case_id, "ACCEPTED", note=note).status_code == 200
+
+    def accepted_note(role: str) -> str:
+        events = client.get(f"/api/v1/cases/{case_id}", headers=auth(role)).json["events"]
+        [event] = [e for e in events if e["to_status"] == "ACCEPTED"]
+        return event["data"]["note"]
+
+    assert accepted_note("viewer") == "已联系原告，身份证440106********1233，电话138****8000"
+    assert accepted_note("admin") == note
+
+
 def test_unknown_case_is_a_404_problem(client, auth):
     response = client.get("/api/v1/cases/999999", headers=auth("viewer"))
     assert response.status_code == 404
