@@ -12,7 +12,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from referral_service import create_app, crypto, db
+from referral_service.cases import opening
 from referral_service.cases.lifecycle import transition
+from referral_service.intake import service
 from referral_service.localtime import LOCAL_TZ
 from referral_service.models import Case, CaseEvent, InboundMessage, Referral
 from tests.conftest import make_settings
@@ -381,6 +383,23 @@ def test_database_outage_is_503_with_retry_after():
     assert response.status_code == 503
     assert response.mimetype == PROBLEM
     assert response.headers["Retry-After"]
+
+
+def test_an_unexpected_failure_keeps_the_message_for_replay(app, client, monkeypatch):
+    def broken(*args, **kwargs):
+        opening.apply_referral(*args, **kwargs)  # the case is written, then something breaks
+        raise RuntimeError("mapping bug near 440106198503151233")
+
+    monkeypatch.setattr(service, "apply_referral", broken)
+    response = push(client, COURT, REFERRAL)
+    assert response.status_code == 500
+    assert response.mimetype == PROBLEM
+    assert "mapping bug" not in response.get_data(as_text=True)
+    [message] = messages(app)
+    assert (message.outcome, message.http_status, message.body) == ("error", 500, REFERRAL)
+    assert "mapping bug" not in json.dumps(message.problem)
+    with app.app_context():
+        assert db.session().scalars(select(Case)).all() == []  # no partial write
 
 
 # --- bearer sources -------------------------------------------------------------------------
