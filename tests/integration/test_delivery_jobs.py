@@ -97,6 +97,21 @@ def test_prune_drops_old_raw_bodies_only_of_concluded_or_caseless_messages(app):
             assert message.body_pruned_at is None
 
 
+def test_prune_keeps_an_old_envelope_that_opened_a_case_still_open(app):
+    # A batch envelope names no single referral; only the referral row points back to it.
+    now = datetime(2027, 12, 1, tzinfo=UTC)
+    with app.app_context():
+        session = db.session()
+        envelope = build_inbound(session, outcome="multi", received_at=now - timedelta(days=400))
+        open_case = build_case(session, status="IN_MEDIATION")
+        open_case.referral.inbound_message_id = envelope.id
+        session.commit()
+        envelope_id = envelope.id
+    with time_machine.travel(now, tick=False), app.app_context():
+        assert jobs.prune()["raw_bodies"] == 0
+        assert db.session().get(InboundMessage, envelope_id).body == b"<Referral/>"
+
+
 def test_prune_drops_old_attempts_of_delivered_reports_only(app):
     now = datetime(2027, 12, 1, tzinfo=UTC)
     old, recent = now - timedelta(days=100), now - timedelta(days=10)
