@@ -323,6 +323,16 @@ def test_stale_timestamp_is_401(client):
     assert "seconds from now" in response.json["detail"]
 
 
+@pytest.mark.parametrize("minutes", [-2, 2], ids=["past", "future"])
+def test_the_configured_replay_window_is_the_one_applied(database_url, minutes):
+    app = create_app(make_settings(database_url, intake={"timestamp_tolerance_seconds": 60}))
+    two_minutes_off = datetime.now(UTC) + timedelta(minutes=minutes)
+    response = push(app.test_client(), COURT, REFERRAL, timestamp=two_minutes_off)
+    app.extensions["db"].engine.dispose()
+    assert response.status_code == 401
+    assert "60 seconds from now" in response.json["detail"]
+
+
 def test_any_one_matching_signature_is_enough(client):
     headers = signed(COURT, REFERRAL)
     headers["webhook-signature"] = (
