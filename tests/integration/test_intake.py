@@ -16,7 +16,7 @@ from referral_service.cases import opening
 from referral_service.cases.lifecycle import transition
 from referral_service.intake import service
 from referral_service.localtime import LOCAL_TZ
-from referral_service.models import Case, CaseEvent, InboundMessage, Referral
+from referral_service.models import Case, CaseEvent, InboundMessage, Referral, Report
 from tests.conftest import make_settings
 from tests.signing import ARBITRATION, COURT, example, push, secret, signed
 
@@ -209,6 +209,8 @@ def test_recall_moves_the_case_to_recalled(app, client):
     assert (event.to_status, event.actor) == ("RECALLED", f"source:{COURT}")
     assert event.data["reason"] == "原告撤回起诉"
     assert messages(app)[-1].outcome == "recalled"
+    with app.app_context():
+        assert db.session().scalars(select(Report)).all() == []  # nothing is reported back
 
 
 def test_recall_of_an_unknown_referral_is_404(app, client):
