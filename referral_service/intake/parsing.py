@@ -16,7 +16,8 @@ from lxml import etree
 from referral_service.errors import ProblemError
 
 _DOCTYPE_MARKERS = tuple(
-    "<!DOCTYPE".encode(encoding) for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+    "<!DOCTYPE".encode(encoding)
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 )
 
 

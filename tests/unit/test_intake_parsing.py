@@ -16,8 +16,10 @@ def refusal(parse, body: bytes) -> ProblemError:
     return caught.value
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
-def test_doctype_is_refused_in_utf16_too(encoding):
+@pytest.mark.parametrize(
+    "encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+)
+def test_doctype_is_refused_in_utf16_and_utf32_too(encoding):
     body = BILLION_LAUGHS.replace(b'<?xml version="1.0"?>\n', b"").decode().encode(encoding)
     assert "DOCTYPE" in refusal(parse_xml, body).detail
 
