@@ -7,7 +7,7 @@ import pytest
 from referral_service import db
 from referral_service.models import Party
 from tests.builders import build_case, build_report
-from tests.integration.test_cases_lifecycle import OUTCOMES, move, new_case
+from tests.integration.test_cases_lifecycle import OUTCOMES, move, new_case, stored
 
 PROBLEM = "application/problem+json"
 
@@ -272,3 +272,5 @@ def test_viewer_cannot_conclude(app, client, auth):
     case_id = new_case(app, status="IN_MEDIATION")
     response = move(client, auth("viewer"), case_id, "SETTLED", **OUTCOMES["SETTLED"])
     assert response.status_code == 403
+    case, reports, events = stored(app, case_id)
+    assert (case.status, reports, events) == ("IN_MEDIATION", [], [])
