@@ -11,6 +11,8 @@ from sqlalchemy import select
 from referral_service import db
 from referral_service.delivery import jobs
 from referral_service.delivery.claim import claim_next, held_back
+from referral_service.delivery.record import record
+from referral_service.delivery.send import SendResult
 from referral_service.models import CaseEvent, Report, SourceState
 from tests.builders import build_case, build_report, build_source_state
 from tests.delivery_support import (
@@ -210,6 +212,20 @@ def test_a_crashed_workers_lease_expires_and_the_report_is_sent_again(app, recei
     report = _report(app, report_id)
     assert report.status == "DELIVERED"
     assert report.locked_by is None
+
+
+def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_new_holder(app):
+    report_id = _reports(app)[0]
+    with time_machine.travel(NOW, tick=False) as clock, app.app_context():
+        session = db.session()
+        source = app.extensions["sources"].get(COURT)
+        slow = claim_next(session, source, "slow-host:1", lease_seconds=120)
+        clock.move_to(NOW + timedelta(seconds=121))
+        claim_next(session, source, "fresh-host:2", lease_seconds=120)  # now sending it
+        late = SendResult(started_at=NOW, duration_ms=121_000, http_status=503, error="HTTP 503")
+        record(session, source, slow, late, "slow-host:1")
+    report = _report(app, report_id)
+    assert (report.locked_by, report.attempt_count) == ("fresh-host:2", 0)
 
 
 def test_requeue_needs_the_operator_role(app, receiver, deliver, auth):
