@@ -20,8 +20,10 @@ def _bearer_user() -> User | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    user = user_for_token(db.session(), token.strip())
-    db.session().commit()  # keep last_used_at
+    session = db.session()
+    user = user_for_token(session, token.strip())
+    if session.dirty:
+        session.commit()  # keep last_used_at
     return user
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from referral_service.models import ApiToken, User, utcnow
 
 ROLES = ("viewer", "operator", "admin")
 TOKEN_PREFIX = "rs_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class AccountError(ValueError):
@@ -75,7 +77,10 @@ def revoke_tokens(db: Session, user_name: str, prefix: str | None = None) -> int
 
 
 def user_for_token(db: Session, token: str) -> User | None:
-    """The active user owning an unrevoked token, or None."""
+    """The active user owning an unrevoked token, or None.
+
+    `last_used_at` is refreshed at most once a minute, so reads don't each cost a write.
+    """
     row = db.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)
@@ -83,5 +88,7 @@ def user_for_token(db: Session, token: str) -> User | None:
     )
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now
     return row.user

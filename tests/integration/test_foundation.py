@@ -144,3 +144,31 @@ def test_integrity_error_is_a_500_not_database_unavailable(app):
     assert response.status_code == 500
     assert response.mimetype == PROBLEM
     assert "Retry-After" not in response.headers
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(app, auth):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from referral_service import db
+    from referral_service.models import ApiToken
+
+    _add_probe_routes(app)
+    headers = auth("viewer")
+    client = app.test_client()
+
+    def last_used():
+        with app.app_context():
+            return db.session().query(ApiToken).one().last_used_at
+
+    start = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        client.get("/_test/viewer", headers=headers)
+    assert last_used() == start
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        client.get("/_test/viewer", headers=headers)
+    assert last_used() == start
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        client.get("/_test/viewer", headers=headers)
+    assert last_used() == start + timedelta(minutes=2)
