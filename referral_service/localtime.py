@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -13,3 +13,13 @@ def local_iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(LOCAL_TZ).replace(microsecond=0).isoformat()
+
+
+def local_today(now: datetime | None = None) -> date:
+    """The calendar date in Asia/Shanghai now (or at `now`): deadlines are such dates."""
+    return (now or datetime.now(UTC)).astimezone(LOCAL_TZ).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of `day` in Asia/Shanghai, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)

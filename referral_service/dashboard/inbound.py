@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,9 +16,10 @@ from referral_service.dashboard.forms import ActionForm, InboundFilter
 from referral_service.dashboard.labels import label
 from referral_service.dashboard.pages import page_of, source_choices
 from referral_service.dashboard.parsed import parsed_rows
-from referral_service.dashboard.status import ACCEPTED_OUTCOMES, LOCAL_TZ
+from referral_service.dashboard.status import ACCEPTED_OUTCOMES
 from referral_service.errors import ProblemError
 from referral_service.intake.replay import replay_message
+from referral_service.localtime import local_midnight
 from referral_service.models import Case, InboundMessage
 
 bp = Blueprint("inbound", __name__, url_prefix="/inbound")
@@ -54,10 +55,6 @@ def _filter() -> InboundFilter:
     return form
 
 
-def _local_midnight(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
-
-
 def _query(form: InboundFilter) -> Select:
     query = select(InboundMessage)
     if form.value("source"):
@@ -68,9 +65,9 @@ def _query(form: InboundFilter) -> Select:
     elif outcome:
         query = query.where(InboundMessage.outcome == outcome)
     if form.value("date_from"):
-        query = query.where(InboundMessage.received_at >= _local_midnight(form.value("date_from")))
+        query = query.where(InboundMessage.received_at >= local_midnight(form.value("date_from")))
     if form.value("date_to"):
-        end = _local_midnight(form.value("date_to") + timedelta(days=1))
+        end = local_midnight(form.value("date_to") + timedelta(days=1))
         query = query.where(InboundMessage.received_at < end)
     return query
 

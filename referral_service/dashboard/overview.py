@@ -8,7 +8,8 @@ from sqlalchemy import select
 from referral_service import alerts as alerting
 from referral_service import db, settings, sources
 from referral_service.dashboard.forms import ActionForm, PauseForm
-from referral_service.dashboard.status import due_cases, local_today, sync_status
+from referral_service.dashboard.status import due_cases, sync_status
+from referral_service.localtime import local_today
 from referral_service.models import Alert, utcnow
 
 bp = Blueprint("overview", __name__)

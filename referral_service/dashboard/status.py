@@ -17,7 +17,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from referral_service.cases.lifecycle import FINAL_STATES
-from referral_service.localtime import LOCAL_TZ
+from referral_service.localtime import local_midnight, local_today
 from referral_service.models import (
     Case,
     DeliveryAttempt,
@@ -35,15 +35,8 @@ UNDELIVERED = ("PENDING", "FAILED")
 
 
 def local_day_start(now: datetime, days_back: int = 0) -> datetime:
-    """Midnight in Asia/Shanghai, `days_back` days before `now`'s local day, as aware UTC."""
-    local = now.astimezone(LOCAL_TZ)
-    midnight = datetime.combine(local.date() - timedelta(days=days_back), datetime.min.time())
-    return midnight.replace(tzinfo=LOCAL_TZ)
-
-
-def local_today(now: datetime | None = None) -> date:
-    """Today's date in Asia/Shanghai."""
-    return (now or utcnow()).astimezone(LOCAL_TZ).date()
+    """Midnight in Asia/Shanghai, `days_back` days before `now`'s local day."""
+    return local_midnight(local_today(now) - timedelta(days=days_back))
 
 
 def is_refused(outcome: str) -> bool:

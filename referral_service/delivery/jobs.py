@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, case, delete, exists, or_, select, update
@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from referral_service import db, settings
 from referral_service.cases.lifecycle import FINAL_STATES
 from referral_service.delivery.dispatch import Dispatcher
-from referral_service.localtime import LOCAL_TZ
+from referral_service.localtime import local_today
 from referral_service.models import (
     Case,
     DeliveryAttempt,
@@ -55,11 +55,6 @@ def dispatcher() -> Dispatcher:
 def deliver_reports() -> None:
     """Start delivering due reports for every source with a free slot; returns at once."""
     dispatcher().run_once()
-
-
-def local_today() -> date:
-    """Today's date in Guangdong (deadlines are calendar dates there)."""
-    return datetime.now(LOCAL_TZ).date()
 
 
 def check_deadlines() -> int:
