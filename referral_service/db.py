@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,6 +82,14 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = database().sessionmaker()
     return g.db_session
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def upsert_insert(db_session: Session, model: type):
+    """An INSERT for `model` in the session's dialect, with `on_conflict_do_*` available."""
+    return _INSERTS[db_session.get_bind().dialect.name](model)
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from referral_service.db import upsert_insert
 from referral_service.localtime import LOCAL_TZ
 from referral_service.models import CaseNumberCounter, utcnow
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def next_case_number(db: Session, received_at: datetime | None = None) -> str:
     """The next number for a case received at `received_at` (default: now)."""
     year = (received_at or utcnow()).astimezone(LOCAL_TZ).year
-    insert = _INSERTS[db.get_bind().dialect.name](CaseNumberCounter)
+    insert = upsert_insert(db, CaseNumberCounter)
     statement = (
         insert.values(year=year, last_value=1)
         .on_conflict_do_update(

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from referral_service.db import upsert_insert
 from referral_service.delivery.send import Outgoing
 from referral_service.models import Report, SourceState, UTCDateTime, utcnow
 from referral_service.sources.registry import Source
@@ -80,8 +79,7 @@ _CLAIM = (
 
 def ensure_source_state(db: Session, source_id: str) -> None:
     """Create the source's state row if it does not exist yet (safe under concurrency)."""
-    upsert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.execute(upsert(SourceState).values(source_id=source_id).on_conflict_do_nothing())
+    db.execute(upsert_insert(db, SourceState).values(source_id=source_id).on_conflict_do_nothing())
 
 
 def _take_probe(db: Session, source: Source, now: datetime) -> bool:

@@ -16,8 +16,6 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, case, delete, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from referral_service import db, settings
 from referral_service.cases.lifecycle import FINAL_STATES
@@ -84,9 +82,8 @@ def check_deadlines() -> int:
 def heartbeat() -> None:
     """Record that this worker process is alive now."""
     session = db.session()
-    insert = pg_insert if db.database().dialect == "postgresql" else sqlite_insert
     now = utcnow()
-    statement = insert(WorkerHeartbeat).values(
+    statement = db.upsert_insert(session, WorkerHeartbeat).values(
         worker_id=worker_id(),
         last_seen=now,
         started_at=now,
