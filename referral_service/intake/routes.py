@@ -41,6 +41,8 @@ class BatchSchema(Schema):
 
 
 class ReplaySchema(Schema):
+    """The new inbound message a replay made."""
+
     id = fields.String(required=True)
     replay_of_id = fields.String(required=True)
     outcome = fields.String(required=True)
@@ -112,12 +114,4 @@ def push_referral(source_id: str):
 @require_role("operator")
 def replay(message_id: str):
     """Run a stored inbound message through intake again (operator)."""
-    message = replay_message(db.session(), message_id, actor=f"user:{current_user().name}")
-    return {
-        "id": message.id,
-        "replay_of_id": message.replay_of_id,
-        "outcome": message.outcome,
-        "http_status": message.http_status,
-        "response": message.response,
-        "problem": message.problem,
-    }
+    return replay_message(db.session(), message_id, actor=f"user:{current_user().name}")
