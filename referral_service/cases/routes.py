@@ -86,14 +86,7 @@ def _single_writer(session: Session) -> Iterator[None]:
 @problem_responses(blp, 401, 403)
 def list_cases(**filters: Any):
     """List cases, newest first, filtered and paginated."""
-    page = queries.search_cases(db.session(), **filters)
-    return {
-        "items": page.items,
-        "total": page.total,
-        "page": page.page,
-        "per_page": page.per_page,
-        "pages": page.pages,
-    }
+    return queries.search_cases(db.session(), **filters)
 
 
 @blp.route("/<int:case_id>", methods=["GET"])
